@@ -1,0 +1,83 @@
+"""The body of `POST /api/chat`, checked before any upstream work: every refusal is a clear 4xx."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from .errors import ChatError
+from .settings import Settings
+from .upstream import Message
+
+ROLES = frozenset({"user", "assistant", "system"})
+MESSAGE_FIELDS = frozenset({"role", "content"})
+BODY_FIELDS = frozenset({"messages"})
+
+
+async def read_conversation(request: web.Request, settings: Settings) -> list[Message]:
+    if request.content_type != "application/json":
+        raise ChatError(415, "unsupported_media_type", "Send the conversation as application/json.")
+    body = await _read_body(request, settings.max_body_bytes)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ChatError(400, "invalid_json", "The request body is not valid JSON.") from None
+    return check_conversation(document, settings)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    too_large = ChatError(413, "body_too_large", f"The request body is larger than {limit} bytes.")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_conversation(document: object, settings: Settings) -> list[Message]:
+    if not isinstance(document, dict):
+        raise _invalid("The request body must be a JSON object with a `messages` list.")
+    if unknown := set(document) - BODY_FIELDS:
+        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages` is accepted.")
+    messages = document.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _invalid("`messages` must be a non-empty list.")
+    if len(messages) > settings.max_messages:
+        raise ChatError(400, "too_many_messages",
+                        f"The conversation has {len(messages)} messages; the limit is {settings.max_messages}.")
+    conversation: list[Message] = []
+    total = 0
+    for position, message in enumerate(messages, start=1):
+        if not isinstance(message, dict) or set(message) != MESSAGE_FIELDS:
+            raise _invalid(f"Message {position} must be an object with exactly `role` and `content`.")
+        role, content = message["role"], message["content"]
+        if role not in ROLES:
+            raise _invalid(f"Message {position} has role {role!r}; use user, assistant or system.")
+        if not isinstance(content, str):
+            raise _invalid(f"Message {position} must have text `content`.")
+        if len(content) > settings.max_message_chars:
+            raise ChatError(400, "message_too_long", f"Message {position} has {len(content)} characters; "
+                            f"the limit is {settings.max_message_chars}.")
+        total += len(content)
+        conversation.append({"role": role, "content": content})
+    if total > settings.max_total_chars:
+        raise ChatError(400, "conversation_too_long", f"The conversation has {total} characters; the limit "
+                        f"is {settings.max_total_chars}. Start a new chat or remove earlier messages.")
+    if conversation[-1]["role"] != "user" or not conversation[-1]["content"].strip():
+        raise _invalid("The last message must be a non-empty message from the user.")
+    return conversation
+
+
+def with_system_prompt(conversation: list[Message], system_prompt: str) -> list[Message]:
+    if any(message["role"] == "system" for message in conversation):
+        return conversation
+    return [{"role": "system", "content": system_prompt}, *conversation]
+
+
+def _invalid(message: str) -> ChatError:
+    return ChatError(400, "invalid_request", message)

@@ -1,0 +1,19 @@
+"""Typed application state: every key the app stores, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import openai
+from aiohttp import web
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .relay import OpenStreams
+    from .simulator import Simulator
+
+settings_key = web.AppKey("settings_key", Settings)
+upstream_client_key = web.AppKey("upstream_client_key", openai.AsyncAzureOpenAI)
+open_streams_key = web.AppKey("open_streams_key", "OpenStreams")
+simulator_key = web.AppKey("simulator_key", "Simulator")

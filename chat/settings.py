@@ -1,0 +1,143 @@
+"""Settings: one frozen dataclass, read from the environment and checked once at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Callable, TypeVar
+from urllib.parse import urlsplit
+
+DEFAULT_API_VERSION = "2024-10-21"
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer in markdown when it helps."
+SIMULATED_DEPLOYMENT = "simulated"
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it and fits on one line."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    # Upstream. No endpoint means the built-in simulator answers.
+    azure_endpoint: str | None = None
+    azure_api_key: str | None = dataclasses.field(default=None, repr=False)
+    azure_api_version: str = DEFAULT_API_VERSION
+    azure_deployment: str = SIMULATED_DEPLOYMENT
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+
+    # Server.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    shutdown_timeout: float = 3.0
+
+    # Upstream behaviour.
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0  # longest silence between two upstream reads
+    max_retries: int = 2
+    ping_interval: float = 15.0
+    max_tokens: int | None = None
+
+    # Request limits.
+    max_body_bytes: int = 1024 * 1024
+    max_messages: int = 200
+    max_message_chars: int = 32_000
+    max_total_chars: int = 200_000
+
+    # Built-in simulator pace (seconds).
+    simulator_token_delay: float = 0.03
+    simulator_first_token_delay: float = 0.4
+
+    @property
+    def simulated(self) -> bool:
+        return self.azure_endpoint is None
+
+    @property
+    def mode(self) -> str:
+        return "simulator" if self.simulated else "azure"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
+        """Build settings from environment variables; raise SettingsError naming a bad one."""
+        reader = _EnvReader(env)
+        endpoint = reader.text("AZURE_OPENAI_ENDPOINT")
+        values: dict[str, object] = {
+            "azure_endpoint": _check_endpoint(endpoint) if endpoint else None,
+            "azure_api_key": reader.text("AZURE_OPENAI_API_KEY"),
+            "azure_api_version": reader.text("AZURE_OPENAI_API_VERSION")
+            or reader.text("OPENAI_API_VERSION")
+            or DEFAULT_API_VERSION,
+            "system_prompt": reader.text("CHAT_SYSTEM_PROMPT", strip=False) or DEFAULT_SYSTEM_PROMPT,
+            "port": reader.number("PORT", int, cls.port, 0, 65535),
+            "connect_timeout": reader.number("CHAT_CONNECT_TIMEOUT", float, cls.connect_timeout, 0.1, 600),
+            "read_timeout": reader.number("CHAT_READ_TIMEOUT", float, cls.read_timeout, 0.1, 3600),
+            "max_retries": reader.number("CHAT_MAX_RETRIES", int, cls.max_retries, 0, 10),
+            "ping_interval": reader.number("CHAT_PING_INTERVAL", float, cls.ping_interval, 0.05, 3600),
+            "max_tokens": reader.number("CHAT_MAX_TOKENS", int, None, 1, 1_000_000),
+            "max_body_bytes": reader.number("CHAT_MAX_BODY_BYTES", int, cls.max_body_bytes, 1024, 64 * 1024 * 1024),
+            "max_messages": reader.number("CHAT_MAX_MESSAGES", int, cls.max_messages, 1, 10_000),
+            "max_message_chars": reader.number("CHAT_MAX_MESSAGE_CHARS", int, cls.max_message_chars, 1, 10_000_000),
+            "max_total_chars": reader.number("CHAT_MAX_TOTAL_CHARS", int, cls.max_total_chars, 1, 50_000_000),
+            "simulator_token_delay": reader.number(
+                "SIMULATOR_TOKEN_DELAY", float, cls.simulator_token_delay, 0, 10
+            ),
+            "simulator_first_token_delay": reader.number(
+                "SIMULATOR_FIRST_TOKEN_DELAY", float, cls.simulator_first_token_delay, 0, 60
+            ),
+        }
+        if endpoint:
+            values["azure_deployment"] = reader.required("AZURE_OPENAI_DEPLOYMENT")
+            if not values["azure_api_key"]:
+                raise SettingsError("AZURE_OPENAI_API_KEY is required when AZURE_OPENAI_ENDPOINT is set")
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Reject combinations that cannot work, whoever built the settings."""
+        if self.azure_endpoint is not None:
+            _check_endpoint(self.azure_endpoint)
+        if self.max_message_chars > self.max_total_chars:
+            raise SettingsError("CHAT_MAX_MESSAGE_CHARS must not exceed CHAT_MAX_TOTAL_CHARS")
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, *, strip: bool = True) -> str | None:
+        value = self._env.get(name)
+        if value is None:
+            return None
+        value = value.strip() if strip else value
+        return value or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise SettingsError(f"{name} is required when AZURE_OPENAI_ENDPOINT is set")
+        return value
+
+    def number(self, name: str, kind: Callable[[str], T], default: T, low: float, high: float) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+        if not low <= value <= high:  # type: ignore[operator]
+            raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+        return value
+
+
+def _check_endpoint(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"AZURE_OPENAI_ENDPOINT must be a URL like https://NAME.openai.azure.com, got {endpoint!r}"
+        )
+    return endpoint
+

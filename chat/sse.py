@@ -1,0 +1,105 @@
+"""Server-Sent Events both ways: decoding the upstream's bytes and framing our own events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+PING_FRAME = b": ping\n\n"
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+class SseDecoder:
+    """Incremental SSE parser that yields the `data` of each complete event as bytes.
+
+    Bytes are kept until a blank line ends the event, so a frame split across network reads
+    (or a UTF-8 character split across them) is reassembled before anyone decodes it.
+    Event names are not needed from chat-completion streams and are skipped.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buffer = self._pending + chunk if self._pending else chunk
+        if b"\r" in buffer:
+            # Rare: normalise CRLF and CR line ends, keeping a trailing CR that may begin a CRLF.
+            keep_cr = buffer.endswith(b"\r")
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if keep_cr:
+                buffer = buffer[:-1] + b"\r"
+        *events, self._pending = buffer.split(b"\n\n")
+        return [data for event in events if (data := _event_data(event)) is not None]
+
+
+def _event_data(event: bytes) -> bytes | None:
+    if event.startswith(b"data: ") and b"\n" not in event:
+        return event[6:]  # the common case: one data line
+    data_lines = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            value = line[5:]
+            data_lines.append(value[1:] if value.startswith(b" ") else value)
+    return b"\n".join(data_lines) if data_lines else None
+
+
+def frame(event: str, data: Any) -> bytes:
+    """One named event carrying one JSON object on one `data:` line."""
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class SseResponse:
+    """An open event stream to one browser, with keep-alive pings while nothing else is sent."""
+
+    def __init__(self, response: web.StreamResponse, ping_interval: float) -> None:
+        self.response = response
+        self._ping_interval = ping_interval
+        self._last_write = time.monotonic()
+        self._pinger: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, request: web.Request, ping_interval: float) -> SseResponse:
+        response = web.StreamResponse(headers=SSE_HEADERS)
+        # An event stream must never be compressed: a compressor holds bytes back until the end.
+        await response.prepare(request)
+        stream = cls(response, ping_interval)
+        stream._pinger = asyncio.create_task(stream._ping_while_idle())
+        return stream
+
+    async def send(self, data: bytes) -> None:
+        self._last_write = time.monotonic()
+        await self.response.write(data)
+
+    async def close(self) -> None:
+        """Stop pinging and end the response; quiet if the client has already gone."""
+        if self._pinger is not None:
+            self._pinger.cancel()
+            self._pinger = None
+        try:
+            await self.response.write_eof()
+        except ConnectionError:
+            pass
+
+    async def _ping_while_idle(self) -> None:
+        while True:
+            delay = self._last_write + self._ping_interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            try:
+                # Shielded: cancelling a task parked in drain would cancel the drain future
+                # that the relay's own write may be waiting on too.
+                await asyncio.shield(self.send(PING_FRAME))
+            except ConnectionError:
+                return

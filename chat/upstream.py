@@ -1,0 +1,182 @@
+"""The model service: one SDK client, and a lean reader of its raw completion stream.
+
+The SDK builds the URL, signs the request, retries before the first byte and types the errors.
+The body is read raw: decoding SSE and JSON here costs a fraction of one pydantic model per chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx2
+import openai
+import orjson
+
+from .errors import ChatError
+from .settings import Settings
+from .sse import SseDecoder
+
+Message = dict[str, str]
+
+DEFAULT_RETRY_AFTER = 5
+
+
+def create_client(settings: Settings, endpoint: str, api_key: str | None) -> openai.AsyncAzureOpenAI:
+    timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    http_client = openai.DefaultAsyncHttpxClient(
+        timeout=timeout,
+        # Every open chat holds one upstream connection for its whole answer.
+        limits=httpx2.Limits(max_connections=10_000, max_keepalive_connections=200),
+    )
+    return openai.AsyncAzureOpenAI(
+        azure_endpoint=endpoint,
+        api_key=api_key,
+        api_version=settings.azure_api_version,
+        timeout=timeout,
+        max_retries=settings.max_retries,
+        http_client=http_client,
+    )
+
+
+class CompletionStream:
+    """`async with` opens the upstream stream (errors become ChatError); exit always closes it."""
+
+    def __init__(self, client: openai.AsyncAzureOpenAI, deployment: str, messages: list[Message],
+                 max_tokens: int | None) -> None:
+        params: dict[str, Any] = {
+            "model": deployment,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        self._request = client.chat.completions.with_streaming_response.create(**params)
+
+    async def __aenter__(self) -> AsyncIterator[bytes]:
+        try:
+            response = await self._request.__aenter__()
+        except openai.APIError as error:
+            raise failure_before_stream(error) from error
+        return response.http_response.aiter_bytes()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._request.__aexit__(exc_type, exc, tb)
+
+
+class CompletionReader:
+    """Turns raw upstream bytes into the text of each read, plus finish reason and usage."""
+
+    __slots__ = ("_decoder", "chunks", "done", "finish_reason", "usage")
+
+    def __init__(self) -> None:
+        self._decoder = SseDecoder()
+        self.chunks = 0
+        self.done = False
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    def feed(self, raw: bytes) -> str:
+        """Text carried by the complete events in `raw` (and what earlier reads left pending)."""
+        pieces: list[str] = []
+        for data in self._decoder.feed(raw):
+            if data == b"[DONE]":
+                self.done = True
+                break
+            try:
+                chunk = orjson.loads(data)
+                self._take(chunk, pieces)
+            except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError) as error:
+                raise ChatError(502, "upstream_error", "The model service sent a reply this server "
+                                "could not read.") from error
+        return "".join(pieces)
+
+    def _take(self, chunk: dict[str, Any], pieces: list[str]) -> None:
+        self.chunks += 1
+        if "error" in chunk:
+            raise failure_in_stream(chunk["error"])
+        if usage := chunk.get("usage"):
+            self.usage = usage
+        # Azure sends chunks with no choices (prompt filter results, usage) and choices
+        # without a delta (late content-filter annotations).
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if delta and (content := delta.get("content")):
+                if not isinstance(content, str):
+                    raise TypeError("content is not text")
+                pieces.append(content)
+            if reason := choice.get("finish_reason"):
+                self.finish_reason = reason
+
+
+def failure_before_stream(error: openai.APIError) -> ChatError:
+    """Map an SDK error (after its own retries) to what our client is told."""
+    if isinstance(error, openai.APITimeoutError):
+        return ChatError(504, "upstream_timeout", "The model service did not answer in time. Try again.")
+    if isinstance(error, openai.APIConnectionError):
+        return ChatError(502, "upstream_unavailable", "The model service cannot be reached. Try again "
+                         "in a moment.")
+    if isinstance(error, openai.RateLimitError):
+        retry_after = retry_after_seconds(error.response.headers)
+        return ChatError(429, "rate_limited", f"The model service is busy. Try again in {retry_after} "
+                         "seconds.", retry_after=retry_after)
+    if isinstance(error, openai.APIStatusError):
+        code = _error_code(error.body)
+        if code == "content_filter":
+            return ChatError(400, "content_filter", "Your message was blocked by the content filter. "
+                             "Rephrase it and send again.")
+        if code == "context_length_exceeded":
+            return ChatError(400, "conversation_too_long", "This conversation is too long for the model. "
+                             "Start a new chat or remove earlier messages.")
+        if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return ChatError(502, "upstream_error", "The server's credentials for the model service were "
+                             "refused. Ask the administrator to check them.")
+        if isinstance(error, openai.NotFoundError):
+            return ChatError(502, "upstream_error", "The configured model deployment was not found. Ask "
+                             "the administrator to check it.")
+        if error.status_code >= 500:
+            return ChatError(502, "upstream_unavailable", "The model service had a problem. Try again "
+                             "in a moment.")
+    return ChatError(502, "upstream_error", "The model service refused the request.")
+
+
+def failure_in_stream(error: object) -> ChatError:
+    """An `{"error": ...}` event inside an answer that had already begun."""
+    if _error_code({"error": error}) == "content_filter":
+        return ChatError(400, "content_filter", "The rest of the answer was withheld by the content filter.")
+    return ChatError(502, "upstream_error", "The model service stopped with an error. Try again.")
+
+
+def failure_of_transport(error: httpx2.HTTPError) -> ChatError:
+    if isinstance(error, httpx2.TimeoutException):
+        return ChatError(504, "upstream_timeout", "The model service stopped sending. Try again.")
+    return ChatError(502, "upstream_unavailable", "The connection to the model service was lost. Try again.")
+
+
+def retry_after_seconds(headers: httpx2.Headers) -> int:
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) / scale
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return max(1, math.ceil(seconds))
+    return DEFAULT_RETRY_AFTER
+
+
+def _error_code(body: object) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("innererror")
+    if isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation":
+        return "content_filter"
+    code = body.get("code")
+    return code if isinstance(code, str) else None

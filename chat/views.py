@@ -1,0 +1,29 @@
+"""The page and the health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from .keys import open_streams_key, settings_key
+
+
+@aiohttp_jinja2.template("index.html")
+async def index(request: web.Request) -> dict[str, Any]:
+    settings = request.app[settings_key]
+    return {
+        "simulated": settings.simulated,
+        "max_messages": settings.max_messages,
+        "max_message_chars": settings.max_message_chars,
+        "max_total_chars": settings.max_total_chars,
+    }
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({
+        "status": "ok",
+        "mode": request.app[settings_key].mode,
+        "open_streams": len(request.app[open_streams_key]),
+    })

@@ -1,0 +1,38 @@
+"""Start the chat server: `python server.py [--host H] [--port P]`; settings come from the environment."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from chat import Settings, SettingsError, create_app, run_options
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 8080)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {"host": args.host}
+    if args.port is not None:
+        overrides["port"] = args.port
+    try:
+        settings = Settings.from_env(os.environ, **overrides)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
+    mode = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.azure_endpoint
+    print(f"chat server on http://{settings.host}:{settings.port}/ answering from {mode}", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                **run_options(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
