@@ -1,0 +1,163 @@
+// The chat endpoint: POST the conversation, read the Server-Sent Events answer.
+// No DOM here; the caller passes the endpoint URL (resolved against the page) and gets
+// every piece of text through onDelta and one outcome at the end.
+
+import { SseParser } from "./sse.js";
+
+/** Outcome kinds of one request. */
+export const OUTCOME = Object.freeze({
+  DONE: "done", // the server sent `done`
+  ERROR: "error", // an HTTP error before the stream, or an `error` event in it
+  LOST: "lost", // the stream ended or broke without `done` or `error`
+  ABORTED: "aborted", // the caller aborted through its AbortSignal
+});
+
+const EVENT_STREAM = "text/event-stream";
+
+const LOST_MESSAGE = "Connection lost before the answer was complete.";
+
+/**
+ * Send the conversation and stream the answer.
+ * @param {URL|string} url the chat endpoint
+ * @param {{role: string, content: string}[]} messages the whole conversation, oldest first
+ * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, fetchImpl?: typeof fetch}} options
+ * @returns {Promise<object>} one of:
+ *   {kind: "done", finishReason, usage}
+ *   {kind: "error", code, message, retryAfter, status}
+ *   {kind: "lost", message}
+ *   {kind: "aborted"}
+ */
+export async function streamChat(url, messages, { signal, onDelta = () => {}, fetchImpl } = {}) {
+  const doFetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  let response;
+  try {
+    response = await doFetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: EVENT_STREAM },
+      body: JSON.stringify({ messages }),
+      signal,
+      cache: "no-store",
+    });
+  } catch (error) {
+    if (signal?.aborted) return { kind: OUTCOME.ABORTED };
+    return { kind: OUTCOME.LOST, message: "Could not reach the server. Check your connection." };
+  }
+
+  if (!response.ok) return errorFromResponse(response, signal);
+
+  const contentType = response.headers.get("Content-Type") ?? "";
+  if (!contentType.toLowerCase().startsWith(EVENT_STREAM) || !response.body) {
+    await response.body?.cancel().catch(() => {});
+    return {
+      kind: OUTCOME.ERROR,
+      code: "unexpected_response",
+      message: "The server sent an answer this page cannot read.",
+      retryAfter: null,
+      status: response.status,
+    };
+  }
+
+  return readEventStream(response.body, signal, onDelta);
+}
+
+async function readEventStream(body, signal, onDelta) {
+  const reader = body.getReader();
+  const parser = new SseParser();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal?.aborted) return { kind: OUTCOME.ABORTED };
+        return { kind: OUTCOME.LOST, message: LOST_MESSAGE };
+      }
+      if (signal?.aborted) return { kind: OUTCOME.ABORTED };
+      const events = chunk.done ? parser.end() : parser.push(chunk.value);
+      for (const { event, data } of events) {
+        const outcome = handleEvent(event, data, onDelta);
+        if (outcome) return outcome;
+      }
+      if (chunk.done) return { kind: OUTCOME.LOST, message: LOST_MESSAGE };
+    }
+  } finally {
+    // Stop reading on every path: after an abort, after `done`/`error` (nothing more is
+    // expected), after a broken read. Cancelling a finished body is harmless.
+    reader.cancel().catch(() => {});
+  }
+}
+
+function handleEvent(event, data, onDelta) {
+  let payload;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return null; // a malformed frame is skipped, not fatal
+  }
+  if (payload === null || typeof payload !== "object") return null;
+  switch (event) {
+    case "delta":
+      if (typeof payload.content === "string" && payload.content !== "") onDelta(payload.content);
+      return null;
+    case "done":
+      return {
+        kind: OUTCOME.DONE,
+        finishReason: typeof payload.finish_reason === "string" ? payload.finish_reason : "stop",
+        usage: validUsage(payload.usage),
+      };
+    case "error":
+      return {
+        kind: OUTCOME.ERROR,
+        code: String(payload.code ?? "upstream_error"),
+        message: messageText(payload.message, "The answer failed part-way."),
+        retryAfter: seconds(payload.retry_after),
+        status: 200,
+      };
+    default:
+      return null; // unknown events are for newer clients
+  }
+}
+
+async function errorFromResponse(response, signal) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    if (signal?.aborted) return { kind: OUTCOME.ABORTED };
+  }
+  const error = body && typeof body === "object" ? body.error : null;
+  const headerRetry = seconds(response.headers.get("Retry-After"));
+  return {
+    kind: OUTCOME.ERROR,
+    code: typeof error?.code === "string" ? error.code : `http_${response.status}`,
+    message: messageText(error?.message, statusMessage(response.status)),
+    retryAfter: seconds(error?.retry_after) ?? headerRetry,
+    status: response.status,
+  };
+}
+
+function statusMessage(status) {
+  if (status === 429) return "Too many requests right now.";
+  if (status >= 500) return `The server had a problem (HTTP ${status}).`;
+  return `The server refused the request (HTTP ${status}).`;
+}
+
+function messageText(value, fallback) {
+  return typeof value === "string" && value.trim() !== "" ? value : fallback;
+}
+
+function seconds(value) {
+  const number = typeof value === "string" ? Number(value.trim()) : value;
+  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.ceil(number) : null;
+}
+
+function validUsage(usage) {
+  if (!usage || typeof usage !== "object") return null;
+  const total = Number(usage.total_tokens);
+  if (!Number.isFinite(total)) return null;
+  return {
+    promptTokens: Number(usage.prompt_tokens) || 0,
+    completionTokens: Number(usage.completion_tokens) || 0,
+    totalTokens: total,
+  };
+}

@@ -1,0 +1,99 @@
+// Conversation rules that do not depend on the page: titles, what is sent to the server,
+// and trimming a long conversation to the server's limits. Pure functions.
+
+export const ROLE = Object.freeze({ USER: "user", ASSISTANT: "assistant", SYSTEM: "system" });
+
+/** States of an assistant turn. */
+export const TURN = Object.freeze({
+  STREAMING: "streaming",
+  DONE: "done",
+  STOPPED: "stopped",
+  ERROR: "error",
+  LOST: "lost",
+});
+
+const TITLE_MAX_CHARS = 60;
+export const UNTITLED = "New chat";
+
+/**
+ * Length in Unicode code points, the way the server (Python `len`) counts, not in
+ * UTF-16 units: an emoji is one character on both sides.
+ */
+export function countChars(text) {
+  let surrogatePairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        surrogatePairs += 1;
+        i += 1;
+      }
+    }
+  }
+  return text.length - surrogatePairs;
+}
+
+/** Title of a conversation: its first user message on one line, shortened. */
+export function titleFor(messages) {
+  const first = messages.find((message) => message.role === ROLE.USER);
+  if (!first) return UNTITLED;
+  const line = first.content.replace(/\s+/g, " ").trim();
+  if (line === "") return UNTITLED;
+  const chars = Array.from(line);
+  if (chars.length <= TITLE_MAX_CHARS) return line;
+  return `${chars.slice(0, TITLE_MAX_CHARS - 1).join("").trimEnd()}…`;
+}
+
+/**
+ * The messages the server should see, oldest first: roles and text only. An assistant
+ * turn counts with whatever text it has (a stopped or broken answer is still what the
+ * person saw); an assistant turn with no text is left out.
+ */
+export function toRequestMessages(messages) {
+  const out = [];
+  for (const message of messages) {
+    if (message.role === ROLE.ASSISTANT && message.content === "") continue;
+    out.push({ role: message.role, content: message.content });
+  }
+  return out;
+}
+
+/**
+ * Drop the oldest messages until the conversation fits the server's limits. System
+ * messages at the start are kept; the last message (the person's new one) is always kept.
+ * A trimmed conversation starts with a user message, never with an orphaned answer.
+ * @param {{role: string, content: string}[]} messages
+ * @param {{maxMessages: number, maxTotalChars: number}} limits (0 or missing: no limit)
+ * @returns {{messages: {role: string, content: string}[], dropped: number}}
+ */
+export function trimToLimits(messages, { maxMessages, maxTotalChars }) {
+  const maxCount = maxMessages > 0 ? maxMessages : Infinity;
+  const maxChars = maxTotalChars > 0 ? maxTotalChars : Infinity;
+  let leading = 0;
+  while (leading < messages.length - 1 && messages[leading].role === ROLE.SYSTEM) leading += 1;
+  const system = messages.slice(0, leading);
+  let rest = messages.slice(leading);
+
+  const sizes = (list) => list.reduce((sum, message) => sum + countChars(message.content), 0);
+  let count = system.length + rest.length;
+  let total = sizes(system) + sizes(rest);
+  let start = 0;
+  const fits = () => count <= maxCount && total <= maxChars;
+  while (!fits() && start < rest.length - 1) {
+    total -= countChars(rest[start].content);
+    count -= 1;
+    start += 1;
+  }
+  while (start < rest.length - 1 && rest[start].role !== ROLE.USER) {
+    total -= countChars(rest[start].content);
+    count -= 1;
+    start += 1;
+  }
+  if (!fits() && system.length > 0) {
+    // Even the newest message alone does not fit beside the system prompt: send it alone.
+    return { messages: rest.slice(rest.length - 1), dropped: messages.length - 1 };
+  }
+  rest = rest.slice(start);
+  return { messages: [...system, ...rest], dropped: start };
+}
