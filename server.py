@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
-    mode = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.azure_endpoint
-    print(f"chat server on http://{settings.host}:{settings.port}/ answering from {mode}", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
-                **run_options(settings))
+    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.azure_endpoint
+    ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
+    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                print=lambda _: print(ready, flush=True), **run_options(settings))
     return 0
 
 

@@ -26,22 +26,21 @@ class SseDecoder:
     Event names are not needed from chat-completion streams and are skipped.
     """
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_pending", "_after_cr")
 
     def __init__(self) -> None:
         self._pending = b""
+        self._after_cr = False
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        if self._after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the LF of a CRLF cut between two reads
+        self._after_cr = chunk.endswith(b"\r")
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buffer = self._pending + chunk if self._pending else chunk
-        if b"\r" in buffer:
-            # Rare: normalise CRLF and CR line ends, keeping a trailing CR that may begin a CRLF.
-            keep_cr = buffer.endswith(b"\r")
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            if keep_cr:
-                buffer = buffer[:-1] + b"\r"
         *events, self._pending = buffer.split(b"\n\n")
         return [data for event in events if (data := _event_data(event)) is not None]
-
 
 def _event_data(event: bytes) -> bytes | None:
     if event.startswith(b"data: ") and b"\n" not in event:

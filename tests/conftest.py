@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from chat import Settings, create_app
+from chat.simulator import Simulator
+
+ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    return Simulator()
+
+
+@pytest.fixture
+async def upstream(aiohttp_server: Callable[..., Awaitable[TestServer]], simulator: Simulator) -> TestServer:
+    return await aiohttp_server(simulator.app)
+
+
+@pytest.fixture
+def settings(upstream: TestServer, simulator: Simulator) -> Settings:
+    return Settings(
+        azure_endpoint=str(upstream.make_url("/")),
+        azure_api_key=simulator.api_key,
+        azure_deployment="gpt-test",
+        max_retries=0,
+        read_timeout=10,
+    )
+
+
+@pytest.fixture
+def make_client(aiohttp_client: ClientFactory, settings: Settings) -> ClientFactory:
+    """A test client for the app built from `settings`, with any field changed."""
+
+    async def make(**changes: object) -> TestClient[web.Request, web.Application]:
+        return await aiohttp_client(create_app(dataclasses.replace(settings, **changes)))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> TestClient[web.Request, web.Application]:
+    return await make_client()

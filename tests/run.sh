@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything the suite needs, then run all of it: Python (pytest), JavaScript (node --test),
+# and the browser tests in headless Chromium. Safe to run again; it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "Missing ${need_apt[*]}: install them (Debian: apt-get install ${need_apt[*]}) and run again." >&2
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+node --test tests/js/
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,73 @@
+"""The lean upstream path: SSE frames and chat chunks decoded exactly, however the bytes are cut."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chat.errors import ChatError
+from chat.sse import SseDecoder, frame
+from chat.upstream import CompletionReader
+
+TEXT = "Grüße 👩‍💻 — «ok»\n\"quoted\" data: x\n\n"
+
+
+def _azure_stream(text: str) -> bytes:
+    chunks = [
+        {"choices": [], "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]},
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        *({"choices": [{"index": 0, "delta": {"content": char}, "finish_reason": None}]} for char in text),
+        {"choices": [{"index": 0, "finish_reason": None, "content_filter_results": {}}]},  # no delta
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(text), "total_tokens": 9}},
+    ]
+    body = b"".join(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n" for chunk in chunks)
+    return body + b"data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
+def test_every_split_point_gives_the_same_text(line_end: bytes) -> None:
+    body = _azure_stream(TEXT).replace(b"\n", line_end)
+    for cut in range(1, len(body)):
+        reader = CompletionReader()
+        text = reader.feed(body[:cut]) + reader.feed(body[cut:])
+        assert text == TEXT, f"cut at byte {cut}"
+        assert reader.done
+        assert reader.finish_reason == "stop"
+        assert reader.usage == {"prompt_tokens": 3, "completion_tokens": len(TEXT), "total_tokens": 9}
+
+
+def test_byte_by_byte() -> None:
+    reader = CompletionReader()
+    text = "".join(reader.feed(bytes([byte])) for byte in _azure_stream(TEXT))
+    assert text == TEXT
+    assert reader.done
+
+
+def test_decoder_skips_comments_and_joins_data_lines() -> None:
+    decoder = SseDecoder()
+    assert decoder.feed(b": ping\n\nevent: x\ndata: a\ndata:b\nid: 3\n\ndata: c\n") == [b"a\nb"]
+    assert decoder.feed(b"\n") == [b"c"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b"[1, 2]", b'{"choices": [{"delta": {"content": 5}}]}', b'{"choices": 3}',
+     b'{"choices": [{"delta": "text"}]}'],
+    ids=["bad-json", "not-object", "content-not-text", "choices-not-list", "delta-not-object"],
+)
+def test_unexpected_chunk_shape_is_an_upstream_error(data: bytes) -> None:
+    with pytest.raises(ChatError) as caught:
+        CompletionReader().feed(b"data: " + data + b"\n\n")
+    assert caught.value.code == "upstream_error"
+
+
+def test_error_event_mid_stream() -> None:
+    with pytest.raises(ChatError) as caught:
+        CompletionReader().feed(b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n')
+    assert caught.value.code == "content_filter"
+
+
+def test_frame_is_one_event_line_and_one_data_line() -> None:
+    assert frame("delta", {"content": "a\nb\r\nc"}) == b'event: delta\ndata: {"content":"a\\nb\\r\\nc"}\n\n'

@@ -1,0 +1,104 @@
+"""A client that leaves (Stop, closed tab, lost network) closes the upstream at once, and so does shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from chat import Settings, create_app, run_options
+from chat.simulator import Fault, Simulator
+
+from .sse_client import chat_body, parse_events, text_of
+
+
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings, **options: object) -> AsyncIterator[str]:
+    """The app on a real socket, run exactly as `server.py` runs it unless `options` say otherwise."""
+    runner = web.AppRunner(create_app(settings), **{**run_options(settings), **options})
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(params=["run-options", "test-server"])
+async def base_url(request, settings: Settings, aiohttp_server) -> AsyncIterator[str]:
+    if request.param == "run-options":
+        async with running_server(settings) as url:
+            yield url
+    else:  # aiohttp's test server, which always cancels handlers
+        server = await aiohttp_server(create_app(settings))
+        yield str(server.make_url("")).rstrip("/")
+
+
+@pytest.mark.parametrize("phase", ["streaming", "silent"])
+async def test_client_abort_closes_upstream(base_url: str, simulator: Simulator, phase: str) -> None:
+    if phase == "streaming":
+        simulator.token_delay = 0.005
+        simulator.script("word " * 2000)
+    else:
+        simulator.fail_next(Fault.STALL, after_chunks=0)  # headers sent, then no token
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(f"{base_url}/api/chat", json=chat_body())
+        record = await asyncio.wait_for(simulator.next_request(), 5)
+        await asyncio.wait_for(record.streaming.wait(), 5)
+        if phase == "streaming":
+            assert (await response.content.readuntil(b"\n\n")).startswith(b"event: delta\n")
+        response.close()  # the browser's Stop: the connection goes away
+        await asyncio.wait_for(record.ended.wait(), 2)
+    assert record.hung_up
+    assert not record.completed
+    assert record.content_chunks_sent < 2000
+
+
+async def test_without_handler_cancellation_a_silent_upstream_stays_open(settings: Settings,
+                                                                          simulator: Simulator) -> None:
+    """Why `run_options` matters: the default aiohttp settings miss a client that left during silence."""
+    simulator.fail_next(Fault.STALL, after_chunks=0)
+    async with running_server(settings, handler_cancellation=False) as url:
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(f"{url}/api/chat", json=chat_body())
+            record = await asyncio.wait_for(simulator.next_request(), 5)
+            await asyncio.wait_for(record.streaming.wait(), 5)
+            response.close()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(record.ended.wait()), 0.5)
+            assert not record.ended.is_set()
+    assert run_options(settings)["handler_cancellation"] is True
+
+
+async def test_shutdown_tells_open_streams_and_closes_upstream(settings: Settings, simulator: Simulator) -> None:
+    settings = dataclasses.replace(settings, shutdown_timeout=5)
+    for _ in range(3):
+        simulator.script("first second third")
+        simulator.fail_next(Fault.STALL, after_chunks=1)
+    runner = web.AppRunner(create_app(settings), **run_options(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = "http://{}:{}/api/chat".format(*runner.addresses[0][:2])
+    async with aiohttp.ClientSession() as session:
+        responses = [await session.post(url, json=chat_body()) for _ in range(3)]
+        for response in responses:
+            assert (await response.content.readuntil(b"\n\n")).startswith(b"event: delta\n")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(runner.cleanup(), 5)
+        took = loop.time() - started
+        bodies = [(await response.read()).decode() for response in responses]
+    for body in bodies:
+        events, _ = parse_events('event: delta\ndata: {"content": "first"}\n\n' + body)
+        assert text_of(events) == "first"
+        assert events[-1].name == "error"
+        assert events[-1].data["code"] == "server_shutdown"
+    assert all(record.hung_up for record in simulator.requests)
+    assert took < settings.shutdown_timeout  # ended politely, not by aiohttp's own timeout

@@ -1,0 +1,105 @@
+"""`python server.py` as a user runs it: start-up checks, the simulator by default, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from chat.simulator import Fault, Simulator
+
+from .sse_client import chat_body, parse_events, text_of
+
+SERVER = Path(__file__).resolve().parent.parent / "server.py"
+CLEAN_ENV = {key: value for key, value in os.environ.items()
+             if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"}
+
+
+async def start_server(port: int, **env: str) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVER), "--port", str(port), env={**CLEAN_ENV, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 20)
+    assert line.startswith(b"chat server on http://127.0.0.1:"), line
+    return process
+
+
+@pytest.fixture
+async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    processes: list[asyncio.subprocess.Process] = []
+    yield processes
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"},
+         "AZURE_OPENAI_DEPLOYMENT"),
+        ({"AZURE_OPENAI_ENDPOINT": "not a url"}, "AZURE_OPENAI_ENDPOINT"),
+        ({"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "d"},
+         "AZURE_OPENAI_API_KEY"),
+        ({"CHAT_READ_TIMEOUT": "soon"}, "CHAT_READ_TIMEOUT"),
+        ({"PORT": "99999"}, "PORT"),
+    ],
+    ids=["no-deployment", "bad-endpoint", "no-key", "bad-number", "bad-port"],
+)
+async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], named: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVER), env={**CLEAN_ENV, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    lines = stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ") and named in lines[0]
+    assert stdout == b""
+
+
+async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port: int, stopper) -> None:
+    process = await start_server(unused_tcp_port, SIMULATOR_TOKEN_DELAY="0", SIMULATOR_FIRST_TOKEN_DELAY="0")
+    stopper.append(process)
+    async with aiohttp.ClientSession() as session:
+        base = f"http://127.0.0.1:{unused_tcp_port}"
+        async with session.get(f"{base}/healthz") as response:
+            assert (await response.json())["mode"] == "simulator"
+        async with session.post(f"{base}/api/chat", json=chat_body("Ping?")) as response:
+            events, _ = parse_events((await response.read()).decode())
+    assert text_of(events).startswith("You asked: *Ping?*")
+    assert events[-1].name == "done"
+
+
+async def test_sigterm_ends_open_streams_and_exits(unused_tcp_port: int, upstream, simulator: Simulator,
+                                                   stopper) -> None:
+    simulator.script("alpha beta gamma")
+    simulator.fail_next(Fault.STALL, after_chunks=1)
+    process = await start_server(
+        unused_tcp_port, AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
+        AZURE_OPENAI_API_KEY=simulator.api_key, AZURE_OPENAI_DEPLOYMENT="gpt-test")
+    stopper.append(process)
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(f"http://127.0.0.1:{unused_tcp_port}/api/chat", json=chat_body())
+        first = await response.content.readuntil(b"\n\n")
+        record = simulator.requests[-1]
+        process.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(response.read(), 5)
+        await asyncio.wait_for(process.wait(), 5)
+    events, _ = parse_events((first + rest).decode())
+    assert text_of(events) == "alpha"
+    assert events[-1].data["code"] == "server_shutdown"
+    assert process.returncode == 0
+    await asyncio.wait_for(record.ended.wait(), 1)
+    assert record.hung_up
+    _, stderr = await process.communicate()
+    assert simulator.api_key not in stderr.decode()
+    assert "outcome=server_shutdown" in stderr.decode()
