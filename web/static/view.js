@@ -64,6 +64,7 @@ export class View {
     this.conversationList = qs("#conversation-list", root);
     this.newChatButton = qs("#new-chat", root);
     this.sidebarToggle = qs("#sidebar-toggle", root);
+    this.chat = qs("#chat", root);
     this.undoBar = qs("#undo-bar", root);
     this.undoText = qs("#undo-text", root);
     this.undoButton = qs("#undo-delete", root);
@@ -72,8 +73,16 @@ export class View {
     this.followOutput = true;
 
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    // The list area shrinks when the composer grows or the keyboard opens: stay at the end.
+    new ResizeObserver(() => {
+      if (this.followOutput) this.scroller.scrollTop = this.scroller.scrollHeight;
+    }).observe(this.scroller);
     this.jumpButton.addEventListener("click", () => this.scrollToLatest());
     this.sidebarToggle.addEventListener("click", () => this.setSidebarOpen(!this.isSidebarOpen()));
+    // On narrow screens the open list covers the chat; a tap beside it closes it.
+    this.chat.addEventListener("click", (event) => {
+      if (event.target === this.chat && this.isSidebarOpen()) this.setSidebarOpen(false);
+    });
     delegate(this.messageList, "[data-action='copy-code']", "click", (copyButton) => this.copyCode(copyButton));
   }
 
@@ -115,8 +124,11 @@ export class View {
   bindStop(handler) {
     this.stopButton.addEventListener("click", () => handler());
     document.addEventListener("keydown", (event) => {
-      if (event.key === ESCAPE_KEY && !event.isComposing) {
-        if (this.isSidebarOpen()) this.setSidebarOpen(false);
+      if (event.key !== ESCAPE_KEY || event.isComposing) return;
+      if (this.isSidebarOpen()) {
+        this.setSidebarOpen(false);
+        this.sidebarToggle.focus();
+      } else {
         handler();
       }
     });
@@ -185,8 +197,10 @@ export class View {
   }
 
   setSidebarOpen(open) {
+    const wasOpen = this.isSidebarOpen();
     this.body.classList.toggle("sidebar-open", open);
     this.sidebarToggle.setAttribute("aria-expanded", String(open));
+    if (open && !wasOpen) this.newChatButton.focus();
   }
 
   showUndo(title) {
