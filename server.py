@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from chat import Settings, SettingsError, create_app, run_options
+from chat.access import exposure_warning
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
+    if warning := exposure_warning(settings):
+        print(warning, file=sys.stderr, flush=True)
     source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.azure_endpoint
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
     web.run_app(create_app(settings), host=settings.host, port=settings.port,

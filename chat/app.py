@@ -10,7 +10,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from .keys import open_streams_key, settings_key, simulator_key, upstream_client_key
+from .access import access_control
+from .headers import add_security_headers
+from .keys import limits_key, open_streams_key, settings_key, simulator_key, upstream_client_key
+from .limits import ClientLimits
 from .relay import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import Settings
@@ -30,12 +33,14 @@ def run_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[access_control])
     app[settings_key] = settings
     app[open_streams_key] = OpenStreams()
+    app[limits_key] = ClientLimits(settings)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)
+    app.on_response_prepare.append(add_security_headers)
     setup_routes(app)
     return app
 

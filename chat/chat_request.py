@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 from aiohttp import web
 
@@ -11,10 +13,16 @@ from .upstream import Message
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
-BODY_FIELDS = frozenset({"messages"})
+BODY_FIELDS = frozenset({"messages", "max_tokens"})
 
 
-async def read_conversation(request: web.Request, settings: Settings) -> list[Message]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatRequest:
+    messages: list[Message]
+    max_tokens: int | None
+
+
+async def read_chat_request(request: web.Request, settings: Settings) -> ChatRequest:
     if request.content_type != "application/json":
         raise ChatError(415, "unsupported_media_type", "Send the conversation as application/json.")
     body = await _read_body(request, settings.max_body_bytes)
@@ -22,7 +30,7 @@ async def read_conversation(request: web.Request, settings: Settings) -> list[Me
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise ChatError(400, "invalid_json", "The request body is not valid JSON.") from None
-    return check_conversation(document, settings)
+    return check_chat_request(document, settings)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -39,12 +47,26 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_conversation(document: object, settings: Settings) -> list[Message]:
+def check_chat_request(document: object, settings: Settings) -> ChatRequest:
     if not isinstance(document, dict):
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
-        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages` is accepted.")
-    messages = document.get("messages")
+        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages` and `max_tokens` are accepted.")
+    return ChatRequest(_check_messages(document.get("messages"), settings),
+                       _check_max_tokens(document.get("max_tokens"), settings.max_tokens))
+
+
+def _check_max_tokens(value: object, ceiling: int | None) -> int | None:
+    if value is None:
+        return ceiling
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _invalid("`max_tokens` must be a positive whole number.")
+    if ceiling is not None and value > ceiling:
+        raise ChatError(400, "max_tokens_too_large", f"`max_tokens` may be at most {ceiling} on this server.")
+    return value
+
+
+def _check_messages(messages: object, settings: Settings) -> list[Message]:
     if not isinstance(messages, list) or not messages:
         raise _invalid("`messages` must be a non-empty list.")
     if len(messages) > settings.max_messages:

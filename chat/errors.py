@@ -17,6 +17,9 @@ class ChatError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.headers: dict[str, str] = {}
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -25,10 +28,9 @@ class ChatError(Exception):
         return payload
 
     def to_response(self) -> web.Response:
-        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
         return web.Response(
             status=self.status,
             body=orjson.dumps({"error": self.payload()}),
             content_type="application/json",
-            headers=headers,
+            headers=self.headers,
         )

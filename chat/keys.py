@@ -10,6 +10,7 @@ from aiohttp import web
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .limits import ClientLimits
     from .relay import OpenStreams
     from .simulator import Simulator
 
@@ -17,3 +18,5 @@ settings_key = web.AppKey("settings_key", Settings)
 upstream_client_key = web.AppKey("upstream_client_key", openai.AsyncAzureOpenAI)
 open_streams_key = web.AppKey("open_streams_key", "OpenStreams")
 simulator_key = web.AppKey("simulator_key", "Simulator")
+limits_key = web.AppKey("limits_key", "ClientLimits")
+client_id_key = web.RequestKey("client_id_key", str)

@@ -11,16 +11,15 @@ from collections.abc import AsyncIterator, Iterator
 import httpx2
 from aiohttp import web
 
-from .chat_request import read_conversation, with_system_prompt
+from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
-from .keys import open_streams_key, settings_key, upstream_client_key
-from .sse import SseResponse, frame
+from .keys import client_id_key, limits_key, open_streams_key, settings_key, upstream_client_key
+from .sse import ClientTooSlow, SseResponse, frame
 from .upstream import CompletionReader, CompletionStream, failure_of_transport
 
 log = logging.getLogger("chat.relay")
 
 SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send your message again in a moment.")
-ENDED_EARLY = ChatError(502, "upstream_error", "The model service ended the answer early. Try again.")
 
 
 class OpenStreams:
@@ -28,6 +27,8 @@ class OpenStreams:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.closing = False
 
     def __len__(self) -> int:
@@ -38,10 +39,16 @@ class OpenStreams:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._idle.clear()
         try:
             yield
         finally:
             self._tasks.discard(task)
+            if not self._tasks:
+                self._idle.set()
+
+    async def wait_until_idle(self) -> None:
+        await self._idle.wait()
 
     def close_all(self) -> None:
         """Interrupt every open stream; each tells its client `server_shutdown` and returns."""
@@ -53,9 +60,10 @@ class OpenStreams:
 class Outcome:
     """What one request came to, for its single log line."""
 
-    __slots__ = ("name", "chunks", "frames", "started", "first_token")
+    __slots__ = ("client", "name", "chunks", "frames", "started", "first_token")
 
-    def __init__(self) -> None:
+    def __init__(self, client: str) -> None:
+        self.client = client
         self.name = "client_gone"
         self.chunks = 0
         self.frames = 0
@@ -65,28 +73,30 @@ class Outcome:
     def log(self) -> None:
         now = time.monotonic()
         ttft = f"{(self.first_token - self.started) * 1000:.0f}" if self.first_token else "-"
-        log.info("chat outcome=%s chunks=%d frames=%d ttft_ms=%s duration_ms=%.0f",
-                 self.name, self.chunks, self.frames, ttft, (now - self.started) * 1000)
+        log.info("chat outcome=%s client=%s chunks=%d frames=%d ttft_ms=%s duration_ms=%.0f",
+                 self.name, self.client, self.chunks, self.frames, ttft, (now - self.started) * 1000)
 
 
 async def post_chat(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[settings_key]
     open_streams = app[open_streams_key]
-    outcome = Outcome()
+    outcome = Outcome(request[client_id_key])
     try:
-        with open_streams.track():
-            conversation = await read_conversation(request, settings)
-            messages = with_system_prompt(conversation, settings.system_prompt)
+        with open_streams.track(), app[limits_key].admit(outcome.client):
+            chat = await read_chat_request(request, settings)
+            messages = with_system_prompt(chat.messages, settings.system_prompt)
             completion = CompletionStream(app[upstream_client_key], settings.azure_deployment, messages,
-                                          settings.max_tokens)
+                                          chat.max_tokens)
             async with completion as upstream:
-                sse = await SseResponse.start(request, settings.ping_interval)
+                sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)
                 try:
                     await relay_completion(upstream, sse, outcome)
                 except ChatError as error:
                     outcome.name = error.code
                     await sse.send(frame("error", error.payload()))
+                except ClientTooSlow:
+                    outcome.name = "client_too_slow"
                 except ConnectionError:
                     outcome.name = "client_gone"  # seen at a write: the server runs without cancellation
                 except asyncio.CancelledError:
@@ -138,6 +148,6 @@ async def relay_completion(upstream: AsyncIterator[bytes], sse: SseResponse, out
     finally:
         outcome.chunks = reader.chunks
     if not reader.done and reader.finish_reason is None:
-        raise ENDED_EARLY
+        raise ChatError(502, "upstream_error", "The model service ended the answer early. Try again.")
     outcome.name = "completed"
     await sse.send(frame("done", {"finish_reason": reader.finish_reason or "stop", "usage": reader.usage}))

@@ -44,6 +44,18 @@ class Settings:
     max_messages: int = 200
     max_message_chars: int = 32_000
     max_total_chars: int = 200_000
+    max_streams: int = 1000
+    max_streams_per_client: int = 10
+    requests_per_minute: int = 60  # per client; 0 turns the limit off
+    write_timeout: float = 30.0  # a client that reads nothing for this long is dropped
+
+    # Access. Without any of these, anyone who can reach the port may chat.
+    basic_auth: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
+    api_tokens: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    trusted_user_header: str | None = None
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    allowed_origins: tuple[str, ...] = ()
+    frame_ancestors: str = "'self'"
 
     # Built-in simulator pace (seconds).
     simulator_token_delay: float = 0.03
@@ -52,6 +64,10 @@ class Settings:
     @property
     def simulated(self) -> bool:
         return self.azure_endpoint is None
+
+    @property
+    def access_controlled(self) -> bool:
+        return bool(self.basic_auth or self.api_tokens or self.trusted_user_header)
 
     @property
     def mode(self) -> str:
@@ -79,6 +95,18 @@ class Settings:
             "max_messages": reader.number("CHAT_MAX_MESSAGES", int, cls.max_messages, 1, 10_000),
             "max_message_chars": reader.number("CHAT_MAX_MESSAGE_CHARS", int, cls.max_message_chars, 1, 10_000_000),
             "max_total_chars": reader.number("CHAT_MAX_TOTAL_CHARS", int, cls.max_total_chars, 1, 50_000_000),
+            "max_streams": reader.number("CHAT_MAX_STREAMS", int, cls.max_streams, 1, 1_000_000),
+            "max_streams_per_client": reader.number(
+                "CHAT_MAX_STREAMS_PER_CLIENT", int, cls.max_streams_per_client, 1, 1_000_000),
+            "requests_per_minute": reader.number(
+                "CHAT_REQUESTS_PER_MINUTE", int, cls.requests_per_minute, 0, 1_000_000),
+            "write_timeout": reader.number("CHAT_WRITE_TIMEOUT", float, cls.write_timeout, 0.1, 3600),
+            "basic_auth": tuple(_credentials(item) for item in reader.items("CHAT_BASIC_AUTH")),
+            "api_tokens": reader.items("CHAT_API_TOKENS"),
+            "trusted_user_header": reader.text("CHAT_TRUSTED_USER_HEADER"),
+            "trusted_proxies": reader.items("CHAT_TRUSTED_PROXIES") or cls.trusted_proxies,
+            "allowed_origins": tuple(_check_origin(item) for item in reader.items("CHAT_ALLOWED_ORIGINS")),
+            "frame_ancestors": reader.text("CHAT_FRAME_ANCESTORS") or cls.frame_ancestors,
             "simulator_token_delay": reader.number(
                 "SIMULATOR_TOKEN_DELAY", float, cls.simulator_token_delay, 0, 10
             ),
@@ -99,6 +127,10 @@ class Settings:
         """Reject combinations that cannot work, whoever built the settings."""
         if self.azure_endpoint is not None:
             _check_endpoint(self.azure_endpoint)
+        if any(len(token) < 16 for token in self.api_tokens):
+            raise SettingsError("CHAT_API_TOKENS: each token must have at least 16 characters")
+        if any(char in self.frame_ancestors for char in ";,\r\n"):
+            raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
             raise SettingsError("CHAT_MAX_MESSAGE_CHARS must not exceed CHAT_MAX_TOTAL_CHARS")
 
@@ -113,6 +145,10 @@ class _EnvReader:
             return None
         value = value.strip() if strip else value
         return value or None
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list."""
+        return tuple(item.strip() for item in (self.text(name) or "").split(",") if item.strip())
 
     def required(self, name: str) -> str:
         value = self.text(name)
@@ -141,3 +177,17 @@ def _check_endpoint(endpoint: str) -> str:
         )
     return endpoint
 
+
+
+def _credentials(item: str) -> tuple[str, str]:
+    user, colon, password = item.partition(":")
+    if not colon or not user or not password:
+        raise SettingsError("CHAT_BASIC_AUTH must be user:password pairs separated by commas")
+    return user, password
+
+
+def _check_origin(origin: str) -> str:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise SettingsError(f"CHAT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://tools.example.com")
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -31,6 +31,9 @@ def settings(upstream: TestServer, simulator: Simulator) -> Settings:
         azure_deployment="gpt-test",
         max_retries=0,
         read_timeout=10,
+        # Limits have tests of their own; elsewhere they would only get in the way of load.
+        max_streams_per_client=10_000,
+        requests_per_minute=0,
     )
 
 

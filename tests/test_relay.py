@@ -194,7 +194,7 @@ async def test_one_log_line_per_request_without_secrets(client, settings, caplog
     await (await client.post("/api/chat", data="nope", headers={"Content-Type": "application/json"})).read()
     lines = [record.getMessage() for record in caplog.records if record.name == "chat.relay"]
     assert len(lines) == 2
-    assert lines[0].startswith("chat outcome=completed chunks=")
+    assert lines[0].startswith("chat outcome=completed client=ip:127.0.0.1 chunks=")
     assert lines[1].startswith("chat outcome=invalid_json")
     assert all(settings.azure_api_key not in record.getMessage() for record in caplog.records)
 
