@@ -151,6 +151,7 @@ export class Controller {
     // The failed turn is replaced, not kept beside the new answer.
     conversation.messages.pop();
     this.view.removeMessage(index);
+    this.view.focusComposer();
     this.request();
   }
 

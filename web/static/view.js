@@ -206,6 +206,7 @@ export class View {
   showUndo(title) {
     this.undoText.textContent = `Deleted “${title}”.`;
     this.undoBar.hidden = false;
+    this.undoButton.focus(); // the focused delete button is gone; Undo is the next useful step
   }
 
   hideUndo() {
@@ -465,8 +466,13 @@ export class View {
   // ---- composer ---------------------------------------------------------------------
 
   setStreaming(streaming) {
+    // Keep keyboard focus on the button that takes the place of the focused one.
+    const focusStop = streaming && document.activeElement === this.sendButton;
+    const focusInput = !streaming && document.activeElement === this.stopButton;
     this.sendButton.hidden = streaming;
     this.stopButton.hidden = !streaming;
+    if (focusStop) this.stopButton.focus();
+    if (focusInput) this.input.focus();
     this.body.classList.toggle("is-streaming", streaming);
     if (!streaming) this.messageList.setAttribute("aria-busy", "false");
   }
