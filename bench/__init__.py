@@ -1,0 +1,1 @@
+"""The relay's benchmark: `python -m bench` (or `python -m bench --smoke`) from the repository root."""

@@ -1,0 +1,127 @@
+"""Benchmark the relay: `python -m bench` (about 3 minutes) or `python -m bench --smoke` (seconds).
+
+The simulated Azure endpoint runs in this process, so it can time when each upstream stream ends;
+the relay (`server.py`) and a naive relay (`bench/naive_relay.py`) run as their own processes on
+loopback. The same load goes to the upstream directly too: every figure is compared within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+
+import aiohttp
+from aiohttp import web
+
+from . import report
+from .answers import BenchSimulator
+from .load import Target
+from .processes import RelayProcess, raise_fd_limit
+from .profile import Profile, sample
+from .scenarios import AbortRun, Bench, LoadRun, SaturationStep, Scenario
+
+ONE = Scenario("1 stream", 1, words=20, token_delay=0.01, rounds=30)
+HUNDRED = Scenario("100 streams", 100, words=150, token_delay=0.02, rounds=2)
+SLOW = Scenario("1,000 slow streams", 1000, words=40, token_delay=0.2, hold=True)
+FULL = (ONE, HUNDRED, SLOW)
+SMOKE = (Scenario("1 stream", 1, words=20, token_delay=0.005, rounds=5),
+         Scenario("20 streams", 20, words=40, token_delay=0.01, hold=True))
+SATURATION_BUDGET = 60.0  # seconds
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+async def benchmark(smoke: bool, profile: bool) -> int:
+    fd_limit = raise_fd_limit()
+    scenarios = SMOKE if smoke else FULL
+    abort_count = 5 if smoke else 100
+    simulator = BenchSimulator()
+    # Handler cancellation as in `chat.run_options`: the upstream notices a caller that hangs up.
+    runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    runs: list[LoadRun] = []
+    aborts: list[AbortRun] = []
+    steps: list[SaturationStep] = []
+    spied: Profile | None = None
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        upstream = "http://127.0.0.1:{}".format(runner.addresses[0][1])
+        async with contextlib.AsyncExitStack() as stack:
+            relay = await stack.enter_async_context(
+                RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key))
+            naive = await stack.enter_async_context(
+                RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key))
+            session = await stack.enter_async_context(aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)))
+            bench = Bench(simulator, session, Target("direct", upstream, direct=True, api_key=simulator.api_key),
+                          [(Target("relay", relay.url), relay), (Target("naive", naive.url), naive)])
+            progress(f"upstream {upstream}, relay pid {relay.pid}, naive relay pid {naive.pid}, "
+                     f"fd limit {fd_limit}")
+            await bench.warm_up()
+            for scenario in scenarios:
+                for target, process in bench.targets:
+                    progress(f"{scenario.name} -> {target.name}")
+                    runs.append(await bench.run(scenario, target, process))
+                if profile and scenario is HUNDRED:
+                    progress(f"{scenario.name} -> relay, under py-spy (not counted above)")
+                    _, spied = await sample(relay.pid, bench.run(scenario, bench.relays[0][0], relay))
+            if not smoke:
+                progress("saturation: stepping the offered load up")
+                steps = await bench.saturate(SATURATION_BUDGET)
+            for phase in ("streaming", "silent"):
+                for target, _ in bench.targets:
+                    progress(f"client aborts, {phase} upstream -> {target.name}")
+                    aborts.append(await bench.abort(phase, target, abort_count))
+    finally:
+        await runner.cleanup()
+
+    print(report.machine())
+    print()
+    print(report.load_table(runs))
+    print()
+    print("client aborts: upstream stream end (at the simulator) minus the client's close")
+    print()
+    print(report.abort_table(aborts))
+    if steps:
+        print()
+        print(report.saturation_table(steps))
+    if profile and not smoke:
+        print()
+        print(report.profile_text(spied))
+    print()
+    print(report.verdicts(runs, aborts, steps, HUNDRED.name, ONE.name, SLOW.name))
+    return _exactness(runs, aborts)
+
+
+def _exactness(runs: list[LoadRun], aborts: list[AbortRun]) -> int:
+    """The exit status: every text through the relay exact, and no upstream left running by it."""
+    checked = [run for run in runs if run.target in ("direct", "relay")]
+    streams = sum(len(run.results) for run in checked)
+    exact = sum(run.exact for run in checked)
+    left = sum(abort.still_running for abort in aborts if abort.target in ("direct", "relay"))
+    naive = [run for run in runs if run.target == "naive"]
+    print(f"naive relay: {sum(r.exact for r in naive)}/{sum(len(r.results) for r in naive)} texts exact")
+    if exact == streams and left == 0:
+        print(f"exactness: all {streams} texts exact (direct and relay); 0 upstream streams left running")
+        return 0
+    print(f"exactness: FAILED: {exact}/{streams} texts exact; {left} upstream streams left running")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="1 and 20 streams, no saturation: seconds")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip the py-spy profile of the 100-stream run")
+    args = parser.parse_args(argv)
+    return asyncio.run(benchmark(args.smoke, args.profile))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
