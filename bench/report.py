@@ -60,11 +60,11 @@ def load_table(runs: Sequence[LoadRun]) -> str:
             number(run.chunk_rate), "-" if run.server_cpu is None else f"{run.server_cpu:.2f}",
             number(run.chunks_per_cpu_second),
             "-" if run.peak_rss_kib is None else f"{run.peak_rss_kib / 1024:.0f}",
-            number(run.memory_per_stream_kib, " KiB") if run.memory_per_stream_kib is not None else "-",
+            str(run.open_streams or "-"), number(run.memory_per_stream_kib, " KiB"),
         ])
     return table(["scenario", "target", "exact", "TTFT p50 ms", "added", "gap p50 ms", "gap p95 ms",
                   "added p50", "added p95", "chunks/s", "server CPU s", "chunks/CPU-s", "peak RSS MiB",
-                  "RSS/stream"], rows)
+                  "open at once", "RSS/stream"], rows)
 
 
 def abort_table(aborts: Sequence[AbortRun]) -> str:
@@ -146,7 +146,7 @@ def verdicts(runs: Sequence[LoadRun], aborts: Sequence[AbortRun], steps: Sequenc
         for target in ("relay", "naive"):
             lines.append(f"   highest sustained chunk rate, {target}: "
                          f"{number(highest_sustained(steps, target))} chunks/s "
-                         f"(p95 added delay < {DELAY_LIMIT * MS:.0f} ms, all exact, >= 90% of offered)")
+                         f"(p95 added delay < {DELAY_LIMIT * MS:.0f} ms, all exact, upstream rate >= 90% of direct)")
     return "\n".join(lines)
 
 

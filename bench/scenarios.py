@@ -18,6 +18,7 @@ from .processes import RelayProcess, cpu_seconds
 
 SETTLE = 2.0  # seconds an aborted upstream stream is given to end before it counts as still running
 DELAY_LIMIT = 0.050  # saturation: highest p95 inter-token delay the relay may add
+ABORT_TOKEN_DELAY = 0.03  # a model's usual pace; 100 streams of it are well within the relay's means
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -46,10 +47,12 @@ class LoadRun:
     wall: float
     upstream_chunks: int
     bench_cpu: float
+    upstream_span: float = 0.0
     server_cpu: float | None = None
     peak_rss_kib: int | None = None
     idle_rss_kib: int | None = None
     open_rss_kib: int | None = None
+    open_streams: int = 0  # upstream streams sending at once when `open_rss_kib` was read
 
     @property
     def exact(self) -> int:
@@ -63,7 +66,8 @@ class LoadRun:
 
     @property
     def chunk_rate(self) -> float:
-        return self.upstream_chunks / self.wall
+        """Upstream chunks per second, from the first upstream request to the last stream's end."""
+        return self.upstream_chunks / self.upstream_span if self.upstream_span else 0.0
 
     @property
     def chunks_per_cpu_second(self) -> float | None:
@@ -71,9 +75,9 @@ class LoadRun:
 
     @property
     def memory_per_stream_kib(self) -> float | None:
-        if self.open_rss_kib is None or self.idle_rss_kib is None:
+        if self.open_rss_kib is None or self.idle_rss_kib is None or not self.open_streams:
             return None
-        return (self.open_rss_kib - self.idle_rss_kib) / self.scenario.streams
+        return (self.open_rss_kib - self.idle_rss_kib) / self.open_streams
 
 
 @dataclasses.dataclass
@@ -97,10 +101,11 @@ class SaturationStep:
         return None if relay is None or direct is None else relay - direct
 
     def sustained(self, target: str) -> bool:
+        """Every text exact, p95 added delay under the limit, and the upstream not held back."""
         run = self.runs[target]
         added = self.added_p95(target)
         return (run.exact == len(run.results) and added is not None and added < DELAY_LIMIT
-                and run.chunk_rate >= 0.9 * self.offered)
+                and run.chunk_rate >= 0.9 * self.runs["direct"].chunk_rate)
 
 
 class Bench:
@@ -132,7 +137,7 @@ class Bench:
         timeout = 30 + scenario.words * scenario.token_delay * 3
         since = len(self.simulator.requests)
         idle_rss = process.rss_kib() if process else None
-        open_rss = None
+        open_streams, open_rss = 0, None
         server_cpu = process.cpu_seconds() if process else 0.0
         bench_cpu = cpu_seconds()
         started = time.monotonic()
@@ -142,35 +147,36 @@ class Bench:
             questions = [question(label, number, scenario.words) for number in range(scenario.streams)]
             load = asyncio.create_task(stream_many(self.session, target, questions, timeout))
             if scenario.hold and process is not None and round_number == 0:
-                open_rss = await self._rss_with_all_open(process, since, scenario.streams, load)
+                open_streams, open_rss = await self._rss_with_most_open(process, since, load)
             results.extend(await load)
         wall = time.monotonic() - started
+        records = self._records(since)
         run = LoadRun(scenario, target.name, results, wall,
-                      sum(record.content_chunks_sent for record in self._records(since)),
-                      cpu_seconds() - bench_cpu)
+                      sum(record.content_chunks_sent for record in records), cpu_seconds() - bench_cpu,
+                      max(r.ended_at or 0.0 for r in records) - min(r.started for r in records) if records else 0.0)
         if process is not None:
             run.server_cpu = process.cpu_seconds() - server_cpu
             run.peak_rss_kib = process.peak_rss_kib()
-            run.idle_rss_kib, run.open_rss_kib = idle_rss, open_rss
+            run.idle_rss_kib, run.open_rss_kib, run.open_streams = idle_rss, open_rss, open_streams
         return run
 
-    async def _rss_with_all_open(self, process: RelayProcess, since: int, streams: int,
-                                 load: asyncio.Task[list[StreamResult]]) -> int | None:
-        """The relay's RSS once every upstream stream has sent text and none has ended."""
-        deadline = time.monotonic() + 60
+    async def _rss_with_most_open(self, process: RelayProcess, since: int,
+                                  load: asyncio.Task[list[StreamResult]]) -> tuple[int, int | None]:
+        """The relay's RSS at the moment most upstream streams were sending text at once."""
+        most, rss = 0, None
+        deadline = time.monotonic() + 120
         while not load.done() and time.monotonic() < deadline:
-            records = self._records(since)
-            if len(records) == streams and all(r.content_chunks_sent and not r.ended.is_set() for r in records):
-                await asyncio.sleep(0.5)  # let every relay settle into its steady state
-                return process.rss_kib()
-            await asyncio.sleep(0.05)
-        return None
+            streaming = sum(1 for r in self._records(since) if r.content_chunks_sent and not r.ended.is_set())
+            if streaming and streaming >= most:
+                most, rss = streaming, process.rss_kib()
+            await asyncio.sleep(0.1)
+        return most, rss
 
     async def abort(self, phase: str, target: Target, count: int, seed: int = 1) -> AbortRun:
         """`count` streams, each closed by its client mid-answer; how soon did each upstream end?"""
         streaming = phase == "streaming"
         self.simulator.first_token_delay = 0.0
-        self.simulator.token_delay = 0.01
+        self.simulator.token_delay = ABORT_TOKEN_DELAY
         if not streaming:
             self.simulator.fail_next(Fault.STALL, after_chunks=0, times=count)  # headers, then silence
         since = len(self.simulator.requests)
@@ -204,7 +210,7 @@ class Bench:
         return AbortRun(phase, target.name, count, sum(a.opened for a in aborts.values()), latencies,
                         sum(not r.ended.is_set() for r in records))
 
-    async def saturate(self, budget: float, steps: Sequence[int] = (50, 100, 200, 400, 800, 1600),
+    async def saturate(self, budget: float, steps: Sequence[int] = (20, 40, 60, 80, 100, 130, 160, 200, 250),
                        token_delay: float = 0.01, words: int = 150) -> list[SaturationStep]:
         """Step the offered chunk rate up until every relay fails to keep up, or the time is spent."""
         ends = time.monotonic() + budget
