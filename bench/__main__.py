@@ -23,7 +23,7 @@ from .processes import RelayProcess, raise_fd_limit
 from .profile import Profile, sample
 from .scenarios import AbortRun, Bench, LoadRun, SaturationStep, Scenario
 
-ONE = Scenario("1 stream", 1, words=20, token_delay=0.01, rounds=30)
+ONE = Scenario("1 stream", 1, words=10, token_delay=0.01, rounds=60)
 HUNDRED = Scenario("100 streams", 100, words=150, token_delay=0.02, rounds=2)
 SLOW = Scenario("1,000 slow streams", 1000, words=40, token_delay=0.2, hold=True)
 FULL = (ONE, HUNDRED, SLOW)

@@ -64,6 +64,21 @@ class LoadRun:
     def gap(self, fraction: float) -> float | None:
         return percentile([gap for result in self.results for gap in result.gaps()], fraction)
 
+    def steady_gap(self, fraction: float) -> float | None:
+        """Inter-token delay once every stream has begun and before any has ended.
+
+        Starting N streams in the same millisecond costs the relay N upstream requests at once;
+        the tokens of the first streams wait meanwhile. That is the ramp, not the rate.
+        """
+        firsts = [r.first_text for r in self.results if r.first_text is not None]
+        lasts = [r.text_reads[-1] for r in self.results if r.text_reads]
+        if not firsts or not lasts or max(firsts) >= min(lasts):
+            return self.gap(fraction)
+        begin, end = max(firsts), min(lasts)
+        return percentile([later - earlier for r in self.results
+                           for earlier, later in zip(r.text_reads, r.text_reads[1:])
+                           if earlier >= begin and later <= end], fraction)
+
     @property
     def chunk_rate(self) -> float:
         """Upstream chunks per second, from the first upstream request to the last stream's end."""
@@ -97,7 +112,7 @@ class SaturationStep:
     runs: dict[str, LoadRun]
 
     def added_p95(self, target: str) -> float | None:
-        relay, direct = self.runs[target].gap(0.95), self.runs["direct"].gap(0.95)
+        relay, direct = self.runs[target].steady_gap(0.95), self.runs["direct"].steady_gap(0.95)
         return None if relay is None or direct is None else relay - direct
 
     def sustained(self, target: str) -> bool:
