@@ -78,7 +78,7 @@ def _check_messages(messages: object, settings: Settings) -> list[Message]:
         if not isinstance(message, dict) or set(message) != MESSAGE_FIELDS:
             raise _invalid(f"Message {position} must be an object with exactly `role` and `content`.")
         role, content = message["role"], message["content"]
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise _invalid(f"Message {position} has role {role!r}; use user, assistant or system.")
         if not isinstance(content, str):
             raise _invalid(f"Message {position} must have text `content`.")

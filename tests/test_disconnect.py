@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -14,27 +13,14 @@ from aiohttp import web
 from chat import Settings, create_app, run_options
 from chat.simulator import Fault, Simulator
 
+from .servers import running_server
 from .sse_client import chat_body, parse_events, text_of
-
-
-@contextlib.asynccontextmanager
-async def running_server(settings: Settings, **options: object) -> AsyncIterator[str]:
-    """The app on a real socket, run exactly as `server.py` runs it unless `options` say otherwise."""
-    runner = web.AppRunner(create_app(settings), **{**run_options(settings), **options})
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture(params=["run-options", "test-server"])
 async def base_url(request, settings: Settings, aiohttp_server) -> AsyncIterator[str]:
     if request.param == "run-options":
-        async with running_server(settings) as url:
+        async with running_server(create_app(settings)) as url:
             yield url
     else:  # aiohttp's test server, which always cancels handlers
         server = await aiohttp_server(create_app(settings))
@@ -65,7 +51,7 @@ async def test_without_handler_cancellation_a_silent_upstream_stays_open(setting
                                                                           simulator: Simulator) -> None:
     """Why `run_options` matters: the default aiohttp settings miss a client that left during silence."""
     simulator.fail_next(Fault.STALL, after_chunks=0)
-    async with running_server(settings, handler_cancellation=False) as url:
+    async with running_server(create_app(settings), handler_cancellation=False) as url:
         async with aiohttp.ClientSession() as session:
             response = await session.post(f"{url}/api/chat", json=chat_body())
             record = await asyncio.wait_for(simulator.next_request(), 5)

@@ -85,6 +85,11 @@ class Simulator:
     async def next_request(self) -> SimulatedRequest:
         return await self._arrivals.get()
 
+    def forget(self) -> None:
+        """Drop the records of past requests (long runs keep memory flat)."""
+        self.requests.clear()
+        self._arrivals = asyncio.Queue()
+
     @property
     def open_requests(self) -> int:
         return sum(1 for request in self.requests if not request.ended.is_set())

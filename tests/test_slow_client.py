@@ -1,0 +1,51 @@
+"""Clients that stop reading or vanish cost a bounded buffer, then their stream and its upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from chat.keys import open_streams_key
+from chat.simulator import Fault, Simulator
+
+from .sse_client import chat_body
+
+BIG_TOKEN = "x" + " " * 4000  # the simulator cuts tokens after runs of spaces: 4 KB per chunk
+TOKENS = 3000  # 12 MB in all: more than every buffer between server and client
+
+
+async def test_client_that_stops_reading_is_dropped_and_upstream_closed(make_client, simulator: Simulator,
+                                                                        caplog) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client(write_timeout=0.3)
+    simulator.script(BIG_TOKEN * TOKENS)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((client.host, client.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    body = b'{"messages": [{"role": "user", "content": "a lot"}]}'
+    writer.write(b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    record = await asyncio.wait_for(simulator.next_request(), 5)
+    # The client reads nothing from here on.
+    await asyncio.wait_for(record.ended.wait(), 10)
+    assert record.hung_up
+    assert not record.completed
+    assert record.content_chunks_sent < TOKENS  # back-pressure reached the upstream: it was held, not drained
+    await asyncio.wait_for(client.app[open_streams_key].wait_until_idle(), 5)
+    assert any("outcome=client_too_slow" in r.getMessage() for r in caplog.records if r.name == "chat.relay")
+    writer.close()
+
+
+async def test_stream_sockets_detect_a_vanished_peer(make_client, simulator: Simulator) -> None:
+    client = await make_client(write_timeout=7)
+    simulator.fail_next(Fault.STALL, after_chunks=0)
+    response = await client.post("/api/chat", json=chat_body())
+    await asyncio.wait_for(simulator.next_request(), 5)
+    [connection] = [c for c in client.server.runner.server.connections if c.transport is not None]
+    sock = connection.transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 7000
+    response.close()

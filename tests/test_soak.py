@@ -1,0 +1,70 @@
+"""A bounded soak: waves of concurrent streams with random aborts leave nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import tracemalloc
+
+import aiohttp
+import pytest
+
+from chat import create_app
+from chat.keys import open_streams_key
+from chat.simulator import Simulator
+from chat.simulator.answers import answer_for
+
+from .sse_client import chat_body, parse_events, text_of
+from .servers import running_server
+
+STREAMS = 200
+WAVES = 2
+
+
+@pytest.mark.slow
+async def test_waves_of_streams_with_random_aborts(settings, simulator: Simulator, aiohttp_server) -> None:
+    simulator.token_delay = 0.001
+    chooser = random.Random(20261125)
+    app = create_app(settings)
+    async with running_server(app) as url, aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, force_close=True)) as session:
+
+        async def one(number: int) -> str:
+            question = f"soak {number}"
+            response = await session.post(f"{url}/api/chat", json=chat_body(question))
+            if chooser.random() < 0.5:
+                for _ in range(chooser.randrange(1, 20)):
+                    await response.content.readuntil(b"\n\n")
+                response.close()
+                return "aborted"
+            events, _ = parse_events((await response.read()).decode())
+            assert text_of(events) == answer_for(question)
+            return events[-1].name
+
+        async def wave(start: int) -> list[str]:
+            outcomes = await asyncio.wait_for(asyncio.gather(*(one(start + n) for n in range(STREAMS))), 60)
+            await asyncio.wait_for(asyncio.gather(*(r.ended.wait() for r in simulator.requests)), 10)
+            assert simulator.open_requests == 0  # no upstream stream left running
+            assert sum(r.hung_up for r in simulator.requests) == outcomes.count("aborted")
+            simulator.forget()  # the test's own record of them, not the server's memory
+            return outcomes
+
+        def relay_tasks() -> list[asyncio.Task[object]]:
+            return [task for task in asyncio.all_tasks() if "post_chat" in repr(task.get_stack())
+                    or "_ping_while_idle" in repr(task.get_coro())]
+
+        await wave(0)  # warm-up: caches, pools and interned strings settle
+        tracemalloc.start()
+        outcomes = await wave(STREAMS)  # connection pools on both sides reach their working size
+        gc.collect()
+        memory_before = tracemalloc.get_traced_memory()[0]
+        outcomes += [o for w in range(2, WAVES + 2) for o in await wave(w * STREAMS)]
+        await asyncio.wait_for(app[open_streams_key].wait_until_idle(), 5)
+        gc.collect()
+        memory_growth = tracemalloc.get_traced_memory()[0] - memory_before
+        tracemalloc.stop()
+        assert set(outcomes) == {"aborted", "done"}
+        assert relay_tasks() == []
+        # A leak of even 1 KiB per stream would show: WAVES * STREAMS streams ran since the baseline.
+        assert memory_growth < 256 * 1024, f"{memory_growth} bytes kept after {WAVES} waves"
