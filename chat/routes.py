@@ -5,13 +5,14 @@ from pathlib import Path
 from aiohttp import web
 
 from .relay import post_chat
-from .views import healthz, index
+from .views import embed, healthz, index
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
+    app.router.add_get("/embed", embed, name="embed")
     app.router.add_post("/api/chat", post_chat, name="chat")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_static("/static/", WEB_DIR / "static", name="static", append_version=False)

@@ -12,8 +12,19 @@ from .keys import open_streams_key, settings_key
 
 @aiohttp_jinja2.template("index.html")
 async def index(request: web.Request) -> dict[str, Any]:
+    return page_context(request, embedded=False)
+
+
+@aiohttp_jinja2.template("index.html")
+async def embed(request: web.Request) -> dict[str, Any]:
+    """The compact page for an `<iframe>`; who may frame it is CHAT_FRAME_ANCESTORS."""
+    return page_context(request, embedded=True)
+
+
+def page_context(request: web.Request, *, embedded: bool) -> dict[str, Any]:
     settings = request.app[settings_key]
     return {
+        "embedded": embedded,
         "simulated": settings.simulated,
         "max_messages": settings.max_messages,
         "max_message_chars": settings.max_message_chars,
