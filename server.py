@@ -8,6 +8,7 @@ import os
 import sys
 
 from aiohttp import web
+from dotenv import dotenv_values
 
 from chat import Settings, SettingsError, create_app, run_options
 from chat.access import exposure_warning
@@ -21,8 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, object] = {"host": args.host}
     if args.port is not None:
         overrides["port"] = args.port
+    # Settings from a .env file in the working directory, if any; the real environment wins.
+    environment = {**dotenv_values(".env"), **os.environ}
     try:
-        settings = Settings.from_env(os.environ, **overrides)
+        settings = Settings.from_env({k: v for k, v in environment.items() if v is not None}, **overrides)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
-    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.azure_endpoint
+    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.endpoint
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 print=lambda _: print(ready, flush=True), **run_options(settings))

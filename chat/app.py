@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,13 +13,15 @@ from aiohttp import web
 
 from .access import access_control
 from .headers import add_security_headers
-from .keys import limits_key, open_streams_key, settings_key, simulator_key, upstream_client_key
+from .entra import entra_token_provider
+from .keys import (limits_key, open_streams_key, settings_key, simulator_key, token_provider_key,
+                   upstream_client_key)
 from .limits import ClientLimits
 from .relay import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import Settings
 from .simulator import Simulator
-from .upstream import create_client
+from .upstream import TokenProvider, create_client
 
 log = logging.getLogger("chat")
 
@@ -32,9 +35,15 @@ def run_options(settings: Settings) -> dict[str, Any]:
     return {"handler_cancellation": True, "shutdown_timeout": settings.shutdown_timeout, "access_log": None}
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, token_provider: TokenProvider | None = None) -> web.Application:
+    """The chat application; `token_provider` lets a host supply its own Entra ID tokens."""
+    settings.check()
+    if token_provider is None:
+        settings.check_entra_support()
     app = web.Application(middlewares=[access_control])
     app[settings_key] = settings
+    if token_provider is not None:
+        app[token_provider_key] = token_provider
     app[open_streams_key] = OpenStreams()
     app[limits_key] = ClientLimits(settings)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
@@ -46,30 +55,25 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def upstream_context(app: web.Application) -> AsyncIterator[None]:
-    """Open the model-service client (and the built-in simulator when no endpoint is set)."""
+    """Open the model-service client, and what it needs: the built-in simulator, an Entra ID credential."""
     settings = app[settings_key]
-    runner = None
-    if settings.azure_endpoint is None:
-        simulator = Simulator(token_delay=settings.simulator_token_delay,
-                              first_token_delay=settings.simulator_first_token_delay)
-        runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        app[simulator_key] = simulator
-        endpoint, api_key = f"http://127.0.0.1:{port}", simulator.api_key
-        log.info("no AZURE_OPENAI_ENDPOINT set: answers come from the built-in simulator")
-    else:
-        endpoint, api_key = settings.azure_endpoint, settings.azure_api_key
-    client = create_client(settings, endpoint, api_key)
-    app[upstream_client_key] = client
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.simulated:
+            simulator = Simulator(token_delay=settings.simulator_token_delay,
+                                  first_token_delay=settings.simulator_first_token_delay)
+            app[simulator_key] = simulator
+            endpoint, api_key = await stack.enter_async_context(simulator.serving()), simulator.api_key
+            log.info("no AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL set: answers come from the built-in simulator")
+        else:
+            assert settings.endpoint is not None
+            endpoint, api_key = settings.endpoint, settings.api_key
+        token_provider = app.get(token_provider_key)
+        if settings.uses_entra_id and token_provider is None:
+            token_provider = await stack.enter_async_context(entra_token_provider(settings))
+        client = create_client(settings, endpoint, api_key, token_provider)
+        stack.push_async_callback(client.close)
+        app[upstream_client_key] = client
         yield
-    finally:
-        await client.close()
-        if runner is not None:
-            await runner.cleanup()
 
 
 async def end_open_streams(app: web.Application) -> None:

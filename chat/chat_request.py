@@ -13,13 +13,14 @@ from .upstream import Message
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
-BODY_FIELDS = frozenset({"messages", "max_tokens"})
+BODY_FIELDS = frozenset({"messages", "max_tokens", "deployment"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ChatRequest:
     messages: list[Message]
     max_tokens: int | None
+    deployment: str
 
 
 async def read_chat_request(request: web.Request, settings: Settings) -> ChatRequest:
@@ -51,9 +52,20 @@ def check_chat_request(document: object, settings: Settings) -> ChatRequest:
     if not isinstance(document, dict):
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
-        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages` and `max_tokens` are accepted.")
+        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_tokens` and `deployment` "
+                       "are accepted.")
     return ChatRequest(_check_messages(document.get("messages"), settings),
-                       _check_max_tokens(document.get("max_tokens"), settings.max_tokens))
+                       _check_max_tokens(document.get("max_tokens"), settings.max_tokens),
+                       _check_deployment(document.get("deployment"), settings.deployments))
+
+
+def _check_deployment(value: object, deployments: tuple[str, ...]) -> str:
+    if value is None:
+        return deployments[0]
+    if not isinstance(value, str) or value not in deployments:
+        raise ChatError(400, "unknown_deployment", f"Unknown deployment {value!r}; this server offers "
+                        f"{', '.join(deployments)}.")
+    return value
 
 
 def _check_max_tokens(value: object, ceiling: int | None) -> int | None:

@@ -86,8 +86,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         with open_streams.track(), app[limits_key].admit(outcome.client):
             chat = await read_chat_request(request, settings)
             messages = with_system_prompt(chat.messages, settings.system_prompt)
-            completion = CompletionStream(app[upstream_client_key], settings.azure_deployment, messages,
-                                          chat.max_tokens)
+            completion = CompletionStream(app[upstream_client_key], chat.deployment, messages, chat.max_tokens)
             async with completion as upstream:
                 sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)
                 try:

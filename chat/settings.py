@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Mapping
-from typing import Callable, TypeVar
+from typing import Callable, Literal, TypeVar
 from urllib.parse import urlsplit
 
 DEFAULT_API_VERSION = "2024-10-21"
@@ -12,6 +13,8 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer in markdown when it
 SIMULATED_DEPLOYMENT = "simulated"
 
 T = TypeVar("T")
+Backend = Literal["simulator", "azure", "openai"]
+BACKENDS: tuple[Backend, ...] = ("simulator", "azure", "openai")
 
 
 class SettingsError(ValueError):
@@ -20,11 +23,13 @@ class SettingsError(ValueError):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
-    # Upstream. No endpoint means the built-in simulator answers.
-    azure_endpoint: str | None = None
-    azure_api_key: str | None = dataclasses.field(default=None, repr=False)
-    azure_api_version: str = DEFAULT_API_VERSION
-    azure_deployment: str = SIMULATED_DEPLOYMENT
+    # Upstream: Azure OpenAI, any OpenAI-compatible server, or (no endpoint) the built-in simulator.
+    backend: Backend = "simulator"
+    endpoint: str | None = None
+    api_key: str | None = dataclasses.field(default=None, repr=False)  # Azure without a key: Entra ID
+    managed_identity_client_id: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    deployments: tuple[str, ...] = (SIMULATED_DEPLOYMENT,)  # the first is the default
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
 
     # Server.
@@ -63,7 +68,11 @@ class Settings:
 
     @property
     def simulated(self) -> bool:
-        return self.azure_endpoint is None
+        return self.backend == "simulator"
+
+    @property
+    def uses_entra_id(self) -> bool:
+        return self.backend == "azure" and not self.api_key
 
     @property
     def access_controlled(self) -> bool:
@@ -71,19 +80,14 @@ class Settings:
 
     @property
     def mode(self) -> str:
-        return "simulator" if self.simulated else "azure"
+        return self.backend
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
         """Build settings from environment variables; raise SettingsError naming a bad one."""
         reader = _EnvReader(env)
-        endpoint = reader.text("AZURE_OPENAI_ENDPOINT")
         values: dict[str, object] = {
-            "azure_endpoint": _check_endpoint(endpoint) if endpoint else None,
-            "azure_api_key": reader.text("AZURE_OPENAI_API_KEY"),
-            "azure_api_version": reader.text("AZURE_OPENAI_API_VERSION")
-            or reader.text("OPENAI_API_VERSION")
-            or DEFAULT_API_VERSION,
+            **_upstream_from_env(reader),
             "system_prompt": reader.text("CHAT_SYSTEM_PROMPT", strip=False) or DEFAULT_SYSTEM_PROMPT,
             "port": reader.number("PORT", int, cls.port, 0, 65535),
             "connect_timeout": reader.number("CHAT_CONNECT_TIMEOUT", float, cls.connect_timeout, 0.1, 600),
@@ -114,25 +118,34 @@ class Settings:
                 "SIMULATOR_FIRST_TOKEN_DELAY", float, cls.simulator_first_token_delay, 0, 60
             ),
         }
-        if endpoint:
-            values["azure_deployment"] = reader.required("AZURE_OPENAI_DEPLOYMENT")
-            if not values["azure_api_key"]:
-                raise SettingsError("AZURE_OPENAI_API_KEY is required when AZURE_OPENAI_ENDPOINT is set")
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
+        settings.check_entra_support()
         return settings
 
     def check(self) -> None:
         """Reject combinations that cannot work, whoever built the settings."""
-        if self.azure_endpoint is not None:
-            _check_endpoint(self.azure_endpoint)
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}")
+        if (self.backend == "simulator") != (self.endpoint is None):
+            raise SettingsError("an endpoint is needed for the azure and openai backends, and only for them")
+        if self.endpoint is not None:
+            _check_endpoint(self.endpoint, "the endpoint")
+        if not self.deployments or not all(self.deployments):
+            raise SettingsError("at least one deployment (model) name is needed")
         if any(len(token) < 16 for token in self.api_tokens):
             raise SettingsError("CHAT_API_TOKENS: each token must have at least 16 characters")
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
             raise SettingsError("CHAT_MAX_MESSAGE_CHARS must not exceed CHAT_MAX_TOTAL_CHARS")
+
+
+    def check_entra_support(self) -> None:
+        if self.uses_entra_id and not _installed("azure.identity"):
+            raise SettingsError("AZURE_OPENAI_API_KEY is not set, so sign-in uses Microsoft Entra ID, which "
+                                "needs azure-identity: pip install '.[azure]'")
 
 
 class _EnvReader:
@@ -150,10 +163,10 @@ class _EnvReader:
         """A comma-separated list."""
         return tuple(item.strip() for item in (self.text(name) or "").split(",") if item.strip())
 
-    def required(self, name: str) -> str:
+    def required(self, name: str, because: str) -> str:
         value = self.text(name)
         if value is None:
-            raise SettingsError(f"{name} is required when AZURE_OPENAI_ENDPOINT is set")
+            raise SettingsError(f"{name} is required when {because} is set")
         return value
 
     def number(self, name: str, kind: Callable[[str], T], default: T, low: float, high: float) -> T:
@@ -169,12 +182,43 @@ class _EnvReader:
         return value
 
 
-def _check_endpoint(endpoint: str) -> str:
+def _upstream_from_env(reader: _EnvReader) -> dict[str, object]:
+    azure = reader.text("AZURE_OPENAI_ENDPOINT")
+    compatible = reader.text("OPENAI_BASE_URL")
+    if azure and compatible:
+        raise SettingsError("set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL, not both")
+    if azure:
+        return {
+            "backend": "azure",
+            "endpoint": _check_endpoint(azure, "AZURE_OPENAI_ENDPOINT"),
+            "api_key": reader.text("AZURE_OPENAI_API_KEY"),
+            "managed_identity_client_id": reader.text("AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID"),
+            "api_version": reader.text("AZURE_OPENAI_API_VERSION") or reader.text("OPENAI_API_VERSION")
+            or DEFAULT_API_VERSION,
+            "deployments": _names(reader.required("AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_ENDPOINT"),
+                                  "AZURE_OPENAI_DEPLOYMENT"),
+        }
+    if compatible:
+        return {
+            "backend": "openai",
+            "endpoint": _check_endpoint(compatible, "OPENAI_BASE_URL"),
+            "api_key": reader.text("OPENAI_API_KEY"),
+            "deployments": _names(reader.required("OPENAI_MODEL", "OPENAI_BASE_URL"), "OPENAI_MODEL"),
+        }
+    return {}
+
+
+def _names(value: str, name: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+    if not names or any(char in item for item in names for char in "/?#"):
+        raise SettingsError(f"{name} must be a name or a comma-separated list of names, got {value!r}")
+    return names
+
+
+def _check_endpoint(endpoint: str, name: str) -> str:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(
-            f"AZURE_OPENAI_ENDPOINT must be a URL like https://NAME.openai.azure.com, got {endpoint!r}"
-        )
+        raise SettingsError(f"{name} must be an http(s) URL, got {endpoint!r}")
     return endpoint
 
 
@@ -191,3 +235,10 @@ def _check_origin(origin: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise SettingsError(f"CHAT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://tools.example.com")
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False

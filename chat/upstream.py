@@ -7,7 +7,7 @@ The body is read raw: decoding SSE and JSON here costs a fraction of one pydanti
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -24,27 +24,36 @@ Message = dict[str, str]
 DEFAULT_RETRY_AFTER = 5
 
 
-def create_client(settings: Settings, endpoint: str, api_key: str | None) -> openai.AsyncAzureOpenAI:
+TokenProvider = Callable[[], Awaitable[str]]
+
+
+def create_client(settings: Settings, endpoint: str, api_key: str | None,
+                  token_provider: TokenProvider | None = None) -> openai.AsyncOpenAI:
+    """An Azure client (key or Entra ID token), or a plain one for OpenAI-compatible servers."""
     timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    http_client = openai.DefaultAsyncHttpxClient(
-        timeout=timeout,
-        # Every open chat holds one upstream connection for its whole answer.
-        limits=httpx2.Limits(max_connections=10_000, max_keepalive_connections=200),
-    )
-    return openai.AsyncAzureOpenAI(
-        azure_endpoint=endpoint,
-        api_key=api_key,
-        api_version=settings.azure_api_version,
-        timeout=timeout,
-        max_retries=settings.max_retries,
-        http_client=http_client,
-    )
+    common: dict[str, Any] = {
+        "timeout": timeout,
+        "max_retries": settings.max_retries,
+        "http_client": openai.DefaultAsyncHttpxClient(
+            timeout=timeout,
+            # Every open chat holds one upstream connection for its whole answer.
+            limits=httpx2.Limits(max_connections=10_000, max_keepalive_connections=200),
+        ),
+    }
+    if settings.backend == "openai":
+        # Local servers (vLLM, Ollama, llama.cpp) often need no key; the SDK insists on one.
+        return openai.AsyncOpenAI(base_url=endpoint, api_key=api_key or "none", **common)
+    if token_provider is not None:
+        return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=token_provider,
+                                       api_version=settings.api_version, **common)
+    return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=settings.api_version,
+                                   **common)
 
 
 class CompletionStream:
     """`async with` opens the upstream stream (errors become ChatError); exit always closes it."""
 
-    def __init__(self, client: openai.AsyncAzureOpenAI, deployment: str, messages: list[Message],
+    def __init__(self, client: openai.AsyncOpenAI, deployment: str, messages: list[Message],
                  max_tokens: int | None) -> None:
         params: dict[str, Any] = {
             "model": deployment,

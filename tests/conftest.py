@@ -26,9 +26,10 @@ async def upstream(aiohttp_server: Callable[..., Awaitable[TestServer]], simulat
 @pytest.fixture
 def settings(upstream: TestServer, simulator: Simulator) -> Settings:
     return Settings(
-        azure_endpoint=str(upstream.make_url("/")),
-        azure_api_key=simulator.api_key,
-        azure_deployment="gpt-test",
+        backend="azure",
+        endpoint=str(upstream.make_url("/")),
+        api_key=simulator.api_key,
+        deployments=("gpt-test",),
         max_retries=0,
         read_timeout=10,
         # Limits have tests of their own; elsewhere they would only get in the way of load.

@@ -159,7 +159,7 @@ async def test_sdk_retries_a_brief_rate_limit(make_client, simulator: Simulator)
 
 
 async def test_rejected_key_is_an_upstream_error_without_the_key(make_client) -> None:
-    client = await make_client(azure_api_key="wrong-secret-key")
+    client = await make_client(api_key="wrong-secret-key")
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
     body = await response.text()
@@ -168,7 +168,7 @@ async def test_rejected_key_is_an_upstream_error_without_the_key(make_client) ->
 
 
 async def test_unreachable_upstream(make_client, unused_tcp_port_factory) -> None:
-    client = await make_client(azure_endpoint=f"http://127.0.0.1:{unused_tcp_port_factory()}/")
+    client = await make_client(endpoint=f"http://127.0.0.1:{unused_tcp_port_factory()}/")
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "upstream_unavailable"
@@ -196,7 +196,7 @@ async def test_one_log_line_per_request_without_secrets(client, settings, caplog
     assert len(lines) == 2
     assert lines[0].startswith("chat outcome=completed client=ip:127.0.0.1 chunks=")
     assert lines[1].startswith("chat outcome=invalid_json")
-    assert all(settings.azure_api_key not in record.getMessage() for record in caplog.records)
+    assert all(settings.api_key not in record.getMessage() for record in caplog.records)
 
 
 async def test_healthz_reports_mode(client) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import enum
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -70,8 +72,10 @@ class Simulator:
         self._scripts: collections.deque[str] = collections.deque()
         self._faults: collections.deque[PlannedFault] = collections.deque()
         self._arrivals: asyncio.Queue[SimulatedRequest] = asyncio.Queue()
+        self.bearer_tokens: set[str] = set()  # Entra ID tokens the Azure dialect accepts besides the key
         self.app = web.Application()
-        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._completions)
+        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_completions)
+        self.app.router.add_post("/v1/chat/completions", self._openai_completions)
 
     def script(self, text: str) -> None:
         """The next answer is exactly `text` (queued: one call, one answer)."""
@@ -81,6 +85,18 @@ class Simulator:
                   retry_after_ms: int = 1000) -> None:
         for _ in range(times):
             self._faults.append(PlannedFault(fault, after_chunks, retry_after_ms))
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """Serve on a free loopback port; yields the Azure endpoint URL (OpenAI dialect: URL + `v1`)."""
+        # Cancelling on disconnect, as production does, so a hang-up is seen even while silent.
+        runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            yield "http://127.0.0.1:{}/".format(runner.addresses[0][1])
+        finally:
+            await runner.cleanup()
 
     async def next_request(self) -> SimulatedRequest:
         return await self._arrivals.get()
@@ -101,17 +117,26 @@ class Simulator:
                          if m.get("role") == "user"), "")
         return answer_for(question if isinstance(question, str) else "")
 
-    async def _completions(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get(API_KEY_HEADER) != self.api_key:
+    async def _azure_completions(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get(API_KEY_HEADER) != self.api_key and _bearer(request) not in self.bearer_tokens:
             return _error(401, "401", "Access denied due to invalid subscription key or wrong API endpoint.")
         if "api-version" not in request.query:
             return _error(404, "404", "Resource not found")
+        return await self._completions(request, azure=True)
+
+    async def _openai_completions(self, request: web.Request) -> web.StreamResponse:
+        """The plain chat-completions dialect of OpenAI and of self-hosted servers: no content filters."""
+        if _bearer(request) != self.api_key:
+            return _error(401, "invalid_api_key", "Incorrect API key provided.")
+        return await self._completions(request, azure=False)
+
+    async def _completions(self, request: web.Request, *, azure: bool) -> web.StreamResponse:
         body = await request.json()
         record = SimulatedRequest(request.path, dict(request.headers), body)
         self.requests.append(record)
         self._arrivals.put_nowait(record)
         try:
-            return await self._respond(request, record)
+            return await self._respond(request, record, azure)
         except (asyncio.CancelledError, ConnectionError):
             record.hung_up = True
             raise
@@ -119,7 +144,7 @@ class Simulator:
             record.ended_at = time.monotonic()
             record.ended.set()
 
-    async def _respond(self, request: web.Request, record: SimulatedRequest) -> web.StreamResponse:
+    async def _respond(self, request: web.Request, record: SimulatedRequest, azure: bool) -> web.StreamResponse:
         planned = self._faults.popleft() if self._faults else None
         fault = planned.fault if planned else None
         if planned and fault is Fault.RATE_LIMITED:
@@ -139,14 +164,15 @@ class Simulator:
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
-        stream = _ChunkWriter(response, self.split_frames)
-        await stream.send({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                           "prompt_filter_results": [{"prompt_index": 0,
-                                                      "content_filter_results": CONTENT_FILTER_RESULTS}]})
+        stream = _ChunkWriter(response, self.split_frames, azure)
+        if azure:
+            await stream.send({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+                               "prompt_filter_results": [{"prompt_index": 0,
+                                                          "content_filter_results": CONTENT_FILTER_RESULTS}]})
         record.streaming.set()
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
-        await stream.send(_chunk({"content": "", "refusal": None, "role": "assistant"}, filters={}))
+        await stream.send(_chunk({"content": "", "refusal": None, "role": "assistant"}))
         pieces = tokens(answer)
         for number, piece in enumerate(pieces):
             if planned and number == planned.after_chunks:
@@ -168,7 +194,7 @@ class Simulator:
                 await asyncio.sleep(self.token_delay)
             await stream.send(_chunk({"content": piece}))
             record.content_chunks_sent += 1
-            if number == 0:
+            if number == 0 and azure:
                 # A late annotation the way Azure's asynchronous filter sends it: no delta at all.
                 await stream.send({**_chunk({}), "choices": [
                     {"index": 0, "finish_reason": None, "content_filter_results": CONTENT_FILTER_RESULTS,
@@ -189,11 +215,15 @@ class Simulator:
 class _ChunkWriter:
     """Writes `data:` events; with `split`, each in two writes cut mid-frame (often mid-character)."""
 
-    def __init__(self, response: web.StreamResponse, split: bool) -> None:
+    def __init__(self, response: web.StreamResponse, split: bool, azure: bool) -> None:
         self._response = response
         self._split = split
+        self._azure = azure
 
     async def send(self, chunk: dict[str, Any]) -> None:
+        if not self._azure:
+            for choice in chunk.get("choices", ()):
+                choice.pop("content_filter_results", None)
         event = b"data: " + orjson.dumps(chunk) + b"\n\n"
         if self._split:
             middle = len(event) // 2 + 1
@@ -203,11 +233,15 @@ class _ChunkWriter:
         await self._response.write(event)
 
 
-def _chunk(delta: dict[str, Any], *, finish_reason: str | None = None,
-           filters: dict[str, Any] | None = None) -> dict[str, Any]:
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme == "Bearer" else None
+
+
+def _chunk(delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[str, Any]:
     return {
         "choices": [{
-            "content_filter_results": CONTENT_FILTER_RESULTS if filters is None else filters,
+            "content_filter_results": CONTENT_FILTER_RESULTS if delta.get("content") else {},
             "delta": delta, "finish_reason": finish_reason, "index": 0, "logprobs": None}],
         "created": 1732500000, "id": "chatcmpl-simulated", "model": MODEL,
         "object": "chat.completion.chunk", "system_fingerprint": "fp_simulated",

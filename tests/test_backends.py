@@ -1,0 +1,145 @@
+"""Keyless Entra ID, several deployments, and OpenAI-compatible servers, through the real SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+
+import pytest
+
+from chat import Settings, SettingsError, create_app
+from chat.simulator import Fault, Simulator
+
+from .sse_client import chat_body, read_events, text_of
+from .test_server_process import CLEAN_ENV, SERVER
+
+
+async def test_entra_id_token_is_sent_as_bearer(aiohttp_client, settings: Settings, simulator: Simulator) -> None:
+    calls = 0
+
+    async def token_provider() -> str:
+        nonlocal calls
+        calls += 1
+        return "entra-token-1"
+
+    simulator.bearer_tokens.add("entra-token-1")
+    keyless = dataclasses.replace(settings, api_key=None)
+    assert keyless.uses_entra_id
+    client = await aiohttp_client(create_app(keyless, token_provider=token_provider))
+    events, _ = await read_events(await client.post("/api/chat", json=chat_body("keyless")))
+    assert text_of(events).startswith("You asked: *keyless*")
+    headers = simulator.requests[-1].headers
+    assert headers["Authorization"] == "Bearer entra-token-1"
+    assert "api-key" not in {name.lower() for name in headers}
+    assert calls >= 1
+
+
+async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client, settings: Settings) -> None:
+    async def token_provider() -> str:
+        return "expired-token"
+
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, api_key=None),
+                                             token_provider=token_provider))
+    response = await client.post("/api/chat", json=chat_body())
+    assert response.status == 502
+    assert "expired-token" not in await response.text()
+
+
+@pytest.fixture
+def compatible(settings: Settings, upstream) -> Settings:
+    return dataclasses.replace(settings, backend="openai", endpoint=str(upstream.make_url("/v1")),
+                               deployments=("llama3.1",))
+
+
+async def test_openai_compatible_server(aiohttp_client, compatible: Settings, simulator: Simulator) -> None:
+    client = await aiohttp_client(create_app(compatible))
+    simulator.script("Plain dialect: ✓ no filters")
+    events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
+    assert text_of(events) == "Plain dialect: ✓ no filters"
+    assert events[-1].data["finish_reason"] == "stop"
+    record = simulator.requests[-1]
+    assert record.path == "/v1/chat/completions"
+    assert record.body["model"] == "llama3.1"
+    assert record.headers["Authorization"] == f"Bearer {simulator.api_key}"
+
+    simulator.fail_next(Fault.RATE_LIMITED, retry_after_ms=3000)
+    response = await client.post("/api/chat", json=chat_body())
+    assert response.status == 429
+    assert (await response.json())["error"]["retry_after"] == 3
+    assert (await (await client.get("/healthz")).json())["mode"] == "openai"
+
+
+async def test_abort_closes_an_openai_compatible_upstream(aiohttp_client, compatible, simulator) -> None:
+    client = await aiohttp_client(create_app(compatible))
+    simulator.fail_next(Fault.STALL, after_chunks=0)
+    response = await client.post("/api/chat", json=chat_body())
+    record = await asyncio.wait_for(simulator.next_request(), 5)
+    await asyncio.wait_for(record.streaming.wait(), 5)
+    response.close()
+    await asyncio.wait_for(record.ended.wait(), 2)
+    assert record.hung_up
+
+
+async def test_several_deployments(make_client, simulator: Simulator) -> None:
+    client = await make_client(deployments=("gpt-4o", "gpt-4o-mini"))
+    await (await client.post("/api/chat", json=chat_body())).read()
+    assert simulator.requests[-1].path == "/openai/deployments/gpt-4o/chat/completions"
+    await (await client.post("/api/chat", json={**chat_body(), "deployment": "gpt-4o-mini"})).read()
+    assert simulator.requests[-1].path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    response = await client.post("/api/chat", json={**chat_body(), "deployment": "gpt-5"})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "unknown_deployment"
+    assert "gpt-4o, gpt-4o-mini" in error["message"]
+    assert len(simulator.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ("simulator", None, ("simulated",))),
+        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k",
+          "AZURE_OPENAI_DEPLOYMENT": "gpt-4o, gpt-4o-mini"},
+         ("azure", "https://r.openai.azure.com", ("gpt-4o", "gpt-4o-mini"))),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_MODEL": "llama3.1"},
+         ("openai", "http://127.0.0.1:11434/v1", ("llama3.1",))),
+    ],
+    ids=["simulator", "azure", "openai-compatible"],
+)
+def test_backend_from_environment(env: dict[str, str], expected: tuple) -> None:
+    settings = Settings.from_env(env)
+    assert (settings.backend, settings.endpoint, settings.deployments) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "OPENAI_BASE_URL": "http://127.0.0.1/v1"},
+         "not both"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1/v1"}, "OPENAI_MODEL"),
+        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": " , "},
+         "AZURE_OPENAI_DEPLOYMENT"),
+    ],
+    ids=["both", "no-model", "empty-deployments"],
+)
+def test_backend_settings_errors(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_keyless_without_azure_identity_names_the_extra(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if not installed
+    with pytest.raises(SettingsError, match=r"pip install '\.\[azure\]'"):
+        Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
+                           "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"})
+
+
+async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
+    (tmp_path / ".env").write_text("CHAT_READ_TIMEOUT=soon\nCHAT_PING_INTERVAL=nope\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVER), cwd=tmp_path, env={**CLEAN_ENV, "CHAT_READ_TIMEOUT": "5"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert stderr.decode().strip() == "error: CHAT_PING_INTERVAL must be a float, got 'nope'"
