@@ -8,14 +8,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
-import httpx2
 from aiohttp import web
 
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
 from .keys import client_id_key, limits_key, open_streams_key, settings_key, upstream_client_key
 from .sse import ClientTooSlow, SseResponse, frame
-from .upstream import CompletionReader, CompletionStream, failure_of_transport
+from .upstream import TRANSPORT_ERRORS, CompletionReader, CompletionStream, failure_of_transport
 
 log = logging.getLogger("chat.relay")
 
@@ -140,9 +139,11 @@ async def relay_completion(upstream: AsyncIterator[bytes], sse: SseResponse, out
                     outcome.first_token = time.monotonic()
                 outcome.frames += 1
                 await sse.send(frame("delta", {"content": text}))
+            if reader.failure:
+                raise reader.failure
             if reader.done:
                 break
-    except httpx2.HTTPError as error:
+    except TRANSPORT_ERRORS as error:
         raise failure_of_transport(error) from error
     finally:
         outcome.chunks = reader.chunks

@@ -73,6 +73,7 @@ class SseResponse:
                  write_timeout: float) -> None:
         self.response = response
         self._transport = request.transport
+        self._high_water = self._transport.get_write_buffer_limits()[1] if self._transport else 0
         self._ping_interval = ping_interval
         self._write_timeout = write_timeout
         self._last_write = time.monotonic()
@@ -95,12 +96,16 @@ class SseResponse:
         client that stops reading costs a bounded buffer, then its stream.
         """
         self._last_write = time.monotonic()
+        transport = self._transport
+        if transport is not None and transport.get_write_buffer_size() + len(data) <= self._high_water:
+            await self.response.write(data)  # cannot wait: the transport stays below its pause mark
+            return
         try:
             async with asyncio.timeout(self._write_timeout):
                 await self.response.write(data)
         except TimeoutError:
-            if self._transport is not None:
-                self._transport.abort()
+            if transport is not None:
+                transport.abort()
             raise ClientTooSlow from None
 
     def _detect_vanished_peer(self, write_timeout: float) -> None:

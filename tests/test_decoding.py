@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from chat.errors import ChatError
 from chat.sse import SseDecoder, frame
 from chat.upstream import CompletionReader
 
@@ -58,15 +57,20 @@ def test_decoder_skips_comments_and_joins_data_lines() -> None:
     ids=["bad-json", "not-object", "content-not-text", "choices-not-list", "delta-not-object"],
 )
 def test_unexpected_chunk_shape_is_an_upstream_error(data: bytes) -> None:
-    with pytest.raises(ChatError) as caught:
-        CompletionReader().feed(b"data: " + data + b"\n\n")
-    assert caught.value.code == "upstream_error"
+    reader = CompletionReader()
+    assert reader.feed(b"data: " + data + b"\n\n") == ""
+    assert reader.failure is not None
+    assert reader.failure.code == "upstream_error"
 
 
-def test_error_event_mid_stream() -> None:
-    with pytest.raises(ChatError) as caught:
-        CompletionReader().feed(b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n')
-    assert caught.value.code == "content_filter"
+def test_text_before_an_error_in_the_same_read_is_kept() -> None:
+    reader = CompletionReader()
+    text = reader.feed(b'data: {"choices": [{"delta": {"content": "kept"}}]}\n\n'
+                       b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n'
+                       b'data: {"choices": [{"delta": {"content": "dropped"}}]}\n\n')
+    assert text == "kept"
+    assert reader.failure is not None
+    assert reader.failure.code == "content_filter"
 
 
 def test_frame_is_one_event_line_and_one_data_line() -> None:
