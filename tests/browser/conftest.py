@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Locator, Page, async_playwright, expect
+from playwright.async_api import (Browser, BrowserContext, ConsoleMessage, Error, FrameLocator, Locator, Page,
+                                  async_playwright, expect)
 
 from chat import Settings, create_app
 
@@ -82,15 +83,21 @@ class PageProblems:
 class ChatPage:
     """One open chat page and the few gestures the tests need."""
 
-    def __init__(self, page: Page, problems: PageProblems) -> None:
+    def __init__(self, page: Page, problems: PageProblems, scope: Page | FrameLocator | None = None) -> None:
         self.page = page
         self.problems = problems
-        self.input = page.locator("#composer-input")
-        self.send_button = page.locator("#send")
-        self.stop_button = page.locator("#stop")
-        self.messages = page.locator("#messages > article")
-        self.answers = page.locator("#messages > article.message-assistant")
-        self.conversations = page.locator("#conversation-list > li")
+        scope = scope or page  # a FrameLocator when the chat is framed in a host page
+        self.scope = scope
+        self.input = scope.locator("#composer-input")
+        self.send_button = scope.locator("#send")
+        self.stop_button = scope.locator("#stop")
+        self.messages = scope.locator("#messages > article")
+        self.answers = scope.locator("#messages > article.message-assistant")
+        self.conversations = scope.locator("#conversation-list > li")
+
+    def framed(self, selector: str) -> ChatPage:
+        """The chat inside the `<iframe>` that `selector` finds on this page."""
+        return ChatPage(self.page, self.problems, self.page.frame_locator(selector))
 
     def expect_http_error(self, status: int) -> None:
         """The chat request is meant to fail with `status` (Chromium logs it as a console error)."""
