@@ -8,10 +8,10 @@ import os
 import sys
 
 from aiohttp import web
-from dotenv import dotenv_values
 
 from chat import Settings, SettingsError, create_app, run_options
 from chat.access import exposure_warning
+from chat.settings import read_environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, object] = {"host": args.host}
     if args.port is not None:
         overrides["port"] = args.port
-    # Settings from a .env file in the working directory, if any; the real environment wins.
-    environment = {**dotenv_values(".env"), **os.environ}
     try:
-        settings = Settings.from_env({k: v for k, v in environment.items() if v is not None}, **overrides)
+        settings = Settings.from_env(read_environment(), **overrides)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 from collections.abc import Mapping
 from typing import Callable, Literal, TypeVar
 from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
 
 DEFAULT_API_VERSION = "2024-10-21"
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer in markdown when it helps."
@@ -15,6 +18,12 @@ SIMULATED_DEPLOYMENT = "simulated"
 T = TypeVar("T")
 Backend = Literal["simulator", "azure", "openai"]
 BACKENDS: tuple[Backend, ...] = ("simulator", "azure", "openai")
+
+
+def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
+    """The process environment over the values of a .env file in the working directory, if any."""
+    from_file = {name: value for name, value in dotenv_values(dotenv_path).items() if value is not None}
+    return {**from_file, **os.environ}
 
 
 class SettingsError(ValueError):

@@ -26,6 +26,7 @@ def page_context(request: web.Request, *, embedded: bool) -> dict[str, Any]:
     return {
         "embedded": embedded,
         "simulated": settings.simulated,
+        "deployments": settings.deployments,
         "max_messages": settings.max_messages,
         "max_message_chars": settings.max_message_chars,
         "max_total_chars": settings.max_total_chars,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -147,3 +148,23 @@ async def test_follows_the_answer_unless_scrolled_up(open_chat: OpenChat, chat_u
     assert await distance_from_bottom(chat) <= 48
     await chat.stop_button.click()
     await within(record.ended.wait())
+
+
+async def test_deployment_picker(open_chat: OpenChat, aiohttp_server: Server, settings: Settings,
+                                 simulator: Simulator) -> None:
+    server = await aiohttp_server(create_app(dataclasses.replace(settings, deployments=("gpt-4o", "gpt-4o-mini"))))
+    chat = await open_chat(str(server.make_url("/")))
+    picker = chat.page.get_by_label("Model")
+    await expect(picker).to_have_value("gpt-4o")
+    await picker.select_option("gpt-4o-mini")
+    simulator.script("From the small one.")
+    await chat.send("Which model?")
+    record = await within(simulator.next_request())
+    await chat.wait_done()
+    assert record.path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    assert await chat.paragraphs() == ["From the small one."]
+
+
+async def test_no_picker_with_one_deployment(open_chat: OpenChat, chat_url: str) -> None:
+    chat = await open_chat(chat_url)
+    await expect(chat.page.locator("#deployment")).to_have_count(0)

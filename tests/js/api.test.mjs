@@ -229,3 +229,15 @@ test("the server dropping the connection mid-stream is a lost connection", async
     },
   );
 });
+
+test("the chosen deployment is sent, and only when there is one", async () => {
+  const chosen = fakeFetch({ chunks: [frame("done", { finish_reason: "stop", usage: null })] });
+  await run(chosen, { deployment: "gpt-4o-mini" });
+  assert.deepEqual(JSON.parse(chosen.calls[0].init.body), {
+    messages: [{ role: "user", content: "hi" }],
+    deployment: "gpt-4o-mini",
+  });
+  const defaulted = fakeFetch({ chunks: [frame("done", { finish_reason: "stop", usage: null })] });
+  await run(defaulted, { deployment: null });
+  assert.deepEqual(JSON.parse(defaulted.calls[0].init.body), { messages: [{ role: "user", content: "hi" }] });
+});

@@ -20,21 +20,22 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
  * Send the conversation and stream the answer.
  * @param {URL|string} url the chat endpoint
  * @param {{role: string, content: string}[]} messages the whole conversation, oldest first
- * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, fetchImpl?: typeof fetch}} options
+ * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, fetchImpl?: typeof fetch,
+ *          deployment?: string|null}} options (no deployment: the server's default)
  * @returns {Promise<object>} one of:
  *   {kind: "done", finishReason, usage}
  *   {kind: "error", code, message, retryAfter, status}
  *   {kind: "lost", message}
  *   {kind: "aborted"}
  */
-export async function streamChat(url, messages, { signal, onDelta = () => {}, fetchImpl } = {}) {
+export async function streamChat(url, messages, { signal, onDelta = () => {}, fetchImpl, deployment } = {}) {
   const doFetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
   let response;
   try {
     response = await doFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: EVENT_STREAM },
-      body: JSON.stringify({ messages }),
+      body: JSON.stringify(deployment ? { messages, deployment } : { messages }),
       signal,
       cache: "no-store",
     });

@@ -96,6 +96,7 @@ export class Controller {
     this.stream = { abort, conversation, message, index };
     const outcome = await this.streamChat(this.chatUrl, messages, {
       signal: abort.signal,
+      deployment: this.view.selectedDeployment(),
       onDelta: (text) => {
         message.content += text;
         if (this.active === conversation) this.view.updateStreamingText(message.content);

@@ -68,6 +68,7 @@ export class View {
     this.undoBar = qs("#undo-bar", root);
     this.undoText = qs("#undo-text", root);
     this.undoButton = qs("#undo-delete", root);
+    this.deploymentSelect = root.querySelector("#deployment"); // present only when there is a choice
 
     this.live = null; // the assistant message being streamed
     this.followOutput = true;
@@ -87,6 +88,11 @@ export class View {
   }
 
   /** Page settings from <body data-...>. */
+  /** The deployment the person picked, or null when the server offers only one. */
+  selectedDeployment() {
+    return this.deploymentSelect ? this.deploymentSelect.value : null;
+  }
+
   settings() {
     const data = this.body.dataset;
     const int = (value) => {

@@ -1,0 +1,24 @@
+"""Several worker processes under gunicorn, with the same run settings as `server.py`:
+
+    gunicorn chat.gunicorn_app:app_runner --worker-class aiohttp.GunicornWebWorker --workers 2 --bind 127.0.0.1:8080
+
+The server keeps no per-user state, so any worker (or machine) can answer any request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from .app import create_app, run_options
+from .settings import Settings, read_environment
+
+
+async def app_runner() -> web.AppRunner:
+    """Called by aiohttp's gunicorn worker; an AppRunner (not a bare app) keeps handler cancellation on."""
+    settings = Settings.from_env(read_environment())
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    options = run_options(settings)
+    options.pop("access_log")
+    return web.AppRunner(create_app(settings), **options)
