@@ -9,8 +9,9 @@ import sys
 
 from aiohttp import web
 
-from chat import Settings, SettingsError, create_app, run_options
+from chat import LISTEN_BACKLOG, Settings, SettingsError, create_app, run_options
 from chat.access import exposure_warning
+from chat.app import quieten_garbage_collector
 from chat.settings import read_environment
 
 
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         print(warning, file=sys.stderr, flush=True)
     source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.endpoint
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+    app = create_app(settings)
+    quieten_garbage_collector()
+    web.run_app(app, host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG,
                 print=lambda _: print(ready, flush=True), **run_options(settings))
     return 0
 

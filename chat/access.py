@@ -37,7 +37,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
 def identify(request: web.Request, settings: Settings) -> str:
     """The client's identity for limits and logs; never a secret. Raises 401 when sign-in fails."""
     if not settings.access_controlled:
-        return f"ip:{request.remote}"
+        return f"ip:{client_address(request, settings)}"
     if settings.trusted_user_header and request.remote in settings.trusted_proxies:
         if user := request.headers.get(settings.trusted_user_header, "").strip():
             return f"user:{user}"
@@ -50,6 +50,13 @@ def identify(request: web.Request, settings: Settings) -> str:
     if settings.basic_auth:
         error.headers["WWW-Authenticate"] = 'Basic realm="chat", charset="UTF-8"'
     raise error
+
+
+def client_address(request: web.Request, settings: Settings) -> str | None:
+    """The client's address; behind a trusted proxy, the one the proxy saw (the last it appended)."""
+    if request.remote in settings.trusted_proxies and (forwarded := request.headers.get("X-Forwarded-For")):
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote
 
 
 def check_origin(request: web.Request, settings: Settings) -> None:

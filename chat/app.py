@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,6 +27,11 @@ from .upstream import TokenProvider, create_client
 log = logging.getLogger("chat")
 
 
+# Connections waiting to be accepted. aiohttp's default of 128 overflows when hundreds of browsers
+# connect at once, and each dropped SYN costs its client a one-second retransmission.
+LISTEN_BACKLOG = 2048
+
+
 def run_options(settings: Settings) -> dict[str, Any]:
     """How the server must run: the tests start it with these too, not only `server.py`.
 
@@ -33,6 +39,19 @@ def run_options(settings: Settings) -> dict[str, Any]:
     which can be seconds away while the upstream is silent, and the upstream keeps generating.
     """
     return {"handler_cancellation": True, "shutdown_timeout": settings.shutdown_timeout, "access_log": None}
+
+
+def quieten_garbage_collector() -> None:
+    """For a process that is all chat server (not for a host application: it is process-wide).
+
+    A full collection walks every object of every open stream; with a thousand streams that is a
+    pause of 100 ms or more, felt by every reader at once. A larger first threshold makes them rare
+    (measured: none in a run of 1,000 streams instead of 8, up to 187 ms each), and the objects
+    of start-up are frozen out of them.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
 
 
 def create_app(settings: Settings, *, token_provider: TokenProvider | None = None) -> web.Application:

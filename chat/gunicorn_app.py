@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from .app import create_app, run_options
+from .app import create_app, quieten_garbage_collector, run_options
 from .settings import Settings, read_environment
 
 
@@ -21,4 +21,6 @@ async def app_runner() -> web.AppRunner:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     options = run_options(settings)
     options.pop("access_log")
-    return web.AppRunner(create_app(settings), **options)
+    app = create_app(settings)
+    quieten_garbage_collector()
+    return web.AppRunner(app, **options)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from chat import run_options
+from chat import LISTEN_BACKLOG, run_options
 from chat.keys import settings_key
 
 
@@ -14,7 +14,7 @@ async def running_server(app: web.Application, **options: object) -> AsyncIterat
     """The app on a real loopback socket, run exactly as `server.py` runs it unless `options` say otherwise."""
     runner = web.AppRunner(app, **{**run_options(app[settings_key]), **options})
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=LISTEN_BACKLOG)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:

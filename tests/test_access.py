@@ -161,3 +161,15 @@ def test_exposure_warning(host: str, access: dict, warns: bool) -> None:
     assert (warning is not None) == warns
     if warning:
         assert warning.startswith("WARNING:") and host in warning
+
+
+async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simulator: Simulator) -> None:
+    client = await make_client(max_streams_per_client=1)
+    simulator.fail_next(Fault.STALL, after_chunks=0)
+    held = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "198.51.100.7"})
+    other = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "10.0.0.1, 198.51.100.8"})
+    assert other.status == 200
+    await other.read()
+    same = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "198.51.100.7"})
+    assert same.status == 429
+    held.close()

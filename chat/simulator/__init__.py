@@ -63,8 +63,9 @@ class SimulatedRequest:
 
 class Simulator:
     def __init__(self, *, api_key: str = "simulator-key", token_delay: float = 0.0,
-                 first_token_delay: float = 0.0, split_frames: bool = False) -> None:
+                 first_token_delay: float = 0.0, split_frames: bool = False, keep_alive: bool = True) -> None:
         self.api_key = api_key
+        self.keep_alive = keep_alive  # False: one connection per request, so no pool grows anywhere
         self.split_frames = split_frames
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
@@ -76,6 +77,7 @@ class Simulator:
         self.app = web.Application()
         self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_completions)
         self.app.router.add_post("/v1/chat/completions", self._openai_completions)
+        self.app.on_response_prepare.append(self._connection_policy)
 
     def script(self, text: str) -> None:
         """The next answer is exactly `text` (queued: one call, one answer)."""
@@ -93,7 +95,7 @@ class Simulator:
         runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            await web.TCPSite(runner, "127.0.0.1", 0, backlog=2048).start()  # hundreds connect at once
             yield "http://127.0.0.1:{}/".format(runner.addresses[0][1])
         finally:
             await runner.cleanup()
@@ -116,6 +118,10 @@ class Simulator:
         question = next((m.get("content", "") for m in reversed(body.get("messages", []))
                          if m.get("role") == "user"), "")
         return answer_for(question if isinstance(question, str) else "")
+
+    async def _connection_policy(self, request: web.Request, response: web.StreamResponse) -> None:
+        if not self.keep_alive:
+            response.force_close()
 
     async def _azure_completions(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get(API_KEY_HEADER) != self.api_key and _bearer(request) not in self.bearer_tokens:
