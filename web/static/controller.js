@@ -44,7 +44,7 @@ export class Controller {
   start() {
     const [latest] = this.store.list();
     this.show(latest ?? this.store.create());
-    this.view.focusComposer();
+    this.view.focusComposerIfFinePointer();
   }
 
   // ---- sending ----------------------------------------------------------------------

@@ -496,6 +496,11 @@ export class View {
     this.input.focus();
   }
 
+  /** On load, only with a mouse or touchpad: on a touch screen it would open the keyboard over the page. */
+  focusComposerIfFinePointer() {
+    if (window.matchMedia("(pointer: fine)").matches) this.input.focus();
+  }
+
   isComposerFocused() {
     return document.activeElement === this.input;
   }
