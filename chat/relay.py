@@ -81,6 +81,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
     settings = app[settings_key]
     open_streams = app[open_streams_key]
     outcome = Outcome(request[client_id_key])
+    sse: SseResponse | None = None
     try:
         with open_streams.track(), app[limits_key].admit(outcome.client):
             chat = await read_chat_request(request, settings)
@@ -92,7 +93,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                     await relay_completion(upstream, sse, outcome)
                 except ChatError as error:
                     outcome.name = error.code
-                    await sse.send(frame("error", error.payload()))
+                    await sse.send_unless_gone(frame("error", error.payload()))
                 except ClientTooSlow:
                     outcome.name = "client_too_slow"
                 except ConnectionError:
@@ -100,7 +101,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                 except asyncio.CancelledError:
                     _resume_if_shutting_down(open_streams)
                     outcome.name = SHUTDOWN.code
-                    await sse.send(frame("error", SHUTDOWN.payload()))
+                    await sse.send_unless_gone(frame("error", SHUTDOWN.payload()))
                 finally:
                     await sse.close()
                 return sse.response
@@ -108,9 +109,9 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         outcome.name = error.code
         return error.to_response()
     except asyncio.CancelledError:
-        _resume_if_shutting_down(open_streams)
+        _resume_if_shutting_down(open_streams)  # a second cancellation: aiohttp's own, at its timeout
         outcome.name = SHUTDOWN.code
-        return SHUTDOWN.to_response()
+        return sse.response if sse is not None else SHUTDOWN.to_response()
     finally:
         outcome.log()
 
@@ -132,7 +133,13 @@ async def relay_completion(upstream: AsyncIterator[bytes], sse: SseResponse, out
     """
     reader = CompletionReader()
     try:
-        async for raw in upstream:
+        while True:
+            try:
+                raw = await anext(upstream)
+            except StopAsyncIteration:
+                break
+            except TRANSPORT_ERRORS as error:  # the upstream's only: a failed write to the client is not one
+                raise failure_of_transport(error) from error
             text = reader.feed(raw)
             if text:
                 if outcome.first_token is None:
@@ -143,8 +150,6 @@ async def relay_completion(upstream: AsyncIterator[bytes], sse: SseResponse, out
                 raise reader.failure
             if reader.done:
                 break
-    except TRANSPORT_ERRORS as error:
-        raise failure_of_transport(error) from error
     finally:
         outcome.chunks = reader.chunks
     if not reader.done and reader.finish_reason is None:

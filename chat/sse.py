@@ -73,7 +73,8 @@ class SseResponse:
                  write_timeout: float) -> None:
         self.response = response
         self._transport = request.transport
-        self._high_water = self._transport.get_write_buffer_limits()[1] if self._transport else 0
+        # Below the low-water mark the transport is not paused and this write cannot pause it.
+        self._low_water = self._transport.get_write_buffer_limits()[0] if self._transport else 0
         self._ping_interval = ping_interval
         self._write_timeout = write_timeout
         self._last_write = time.monotonic()
@@ -85,7 +86,7 @@ class SseResponse:
         # An event stream must never be compressed: a compressor holds bytes back until the end.
         await response.prepare(request)
         stream = cls(request, response, ping_interval, write_timeout)
-        stream._detect_vanished_peer(write_timeout)
+        stream._detect_vanished_peer()
         stream._pinger = asyncio.create_task(stream._ping_while_idle())
         return stream
 
@@ -97,8 +98,8 @@ class SseResponse:
         """
         self._last_write = time.monotonic()
         transport = self._transport
-        if transport is not None and transport.get_write_buffer_size() + len(data) <= self._high_water:
-            await self.response.write(data)  # cannot wait: the transport stays below its pause mark
+        if transport is not None and transport.get_write_buffer_size() + len(data) <= self._low_water:
+            await self.response.write(data)  # cannot wait, so no timer is needed
             return
         try:
             async with asyncio.timeout(self._write_timeout):
@@ -108,14 +109,22 @@ class SseResponse:
                 transport.abort()
             raise ClientTooSlow from None
 
-    def _detect_vanished_peer(self, write_timeout: float) -> None:
+    async def send_unless_gone(self, data: bytes) -> None:
+        """A last frame (an error, a shutdown notice) for a client that may already have left."""
+        try:
+            await self.send(data)
+        except ConnectionError:
+            pass
+
+    def _detect_vanished_peer(self) -> None:
         """Keepalive probes and a user timeout end a connection whose peer vanished without a FIN."""
         sock = self._transport.get_extra_info("socket") if self._transport else None
         if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
             return
         options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
         for name, value in (("TCP_KEEPIDLE", KEEPALIVE_IDLE), ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
-                            ("TCP_KEEPCNT", KEEPALIVE_COUNT), ("TCP_USER_TIMEOUT", int(write_timeout * 1000))):
+                            ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+                            ("TCP_USER_TIMEOUT", int(self._write_timeout * 1000))):
             if hasattr(socket, name):  # Linux; elsewhere the system defaults stay
                 options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
         for level, option, value in options:

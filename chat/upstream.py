@@ -6,6 +6,7 @@ The body is read raw: decoding SSE and JSON here costs a fraction of one pydanti
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
@@ -23,6 +24,8 @@ from .sse import SseDecoder
 Message = dict[str, str]
 
 DEFAULT_RETRY_AFTER = 5
+
+log = logging.getLogger("chat.upstream")
 
 
 TokenProvider = Callable[[], Awaitable[str]]
@@ -77,6 +80,11 @@ class CompletionStream:
                                                       body=self._body, stream=True)
         except openai.APIError as error:
             raise failure_before_stream(error) from error
+        except Exception as error:
+            # The SDK calls an Entra ID token provider outside its own error handling.
+            log.warning("could not open the upstream request: %s: %s", type(error).__name__, error)
+            raise ChatError(502, "upstream_error", "The server could not sign in to the model service. Ask "
+                            "the administrator to check its credentials.") from error
         return _body_chunks(self._response)
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

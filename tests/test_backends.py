@@ -46,6 +46,20 @@ async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client, setti
     assert "expired-token" not in await response.text()
 
 
+async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, settings: Settings,
+                                                                caplog) -> None:
+    async def token_provider() -> str:
+        raise RuntimeError("no managed identity endpoint")
+
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, api_key=None),
+                                             token_provider=token_provider))
+    response = await client.post("/api/chat", json=chat_body())
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "upstream_error"
+    assert "RuntimeError: no managed identity endpoint" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
 @pytest.fixture
 def compatible(settings: Settings, upstream) -> Settings:
     return dataclasses.replace(settings, backend="openai", endpoint=str(upstream.make_url("/v1")),

@@ -88,3 +88,23 @@ async def test_shutdown_tells_open_streams_and_closes_upstream(settings: Setting
         assert events[-1].data["code"] == "server_shutdown"
     assert all(record.hung_up for record in simulator.requests)
     assert took < settings.shutdown_timeout  # ended politely, not by aiohttp's own timeout
+
+
+async def test_without_handler_cancellation_a_streaming_upstream_closes_at_the_next_write(
+        settings: Settings, simulator: Simulator, caplog) -> None:
+    """An embedding host that runs without cancellation still stops paying, one token later."""
+    caplog.set_level("INFO")
+    simulator.token_delay = 0.005
+    simulator.script("word " * 2000)
+    async with running_server(create_app(settings), handler_cancellation=False) as url:
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(f"{url}/api/chat", json=chat_body())
+            record = await asyncio.wait_for(simulator.next_request(), 5)
+            assert (await response.content.readuntil(b"\n\n")).startswith(b"event: delta\n")
+            response.close()
+            await asyncio.wait_for(record.ended.wait(), 5)
+    assert record.hung_up
+    assert not record.completed
+    relay_lines = [r.getMessage() for r in caplog.records if r.name == "chat.relay"]
+    assert relay_lines and relay_lines[0].startswith("chat outcome=client_gone")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
