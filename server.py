@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -15,16 +15,23 @@ from chat.app import quieten_garbage_collector
 from chat.settings import read_environment
 
 
+def without_credentials(url: str) -> str:
+    """The endpoint as it may be printed: any user:password@ written into it is left out."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def main(argv: list[str] | None = None) -> int:
+    environment = read_environment()
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
+    parser.add_argument("--host", default=environment.get("HOST", "127.0.0.1"), help="address to listen on")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 8080)")
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {"host": args.host}
     if args.port is not None:
         overrides["port"] = args.port
     try:
-        settings = Settings.from_env(read_environment(), **overrides)
+        settings = Settings.from_env(environment, **overrides)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -32,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
-    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else settings.endpoint
+    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else without_credentials(
+        settings.endpoint or "")
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
     app = create_app(settings)
     quieten_garbage_collector()

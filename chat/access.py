@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .errors import ChatError
 from .keys import client_id_key, settings_key
-from .settings import Settings
+from .settings import Settings, canonical_origin
 
 OPEN_ROUTES = frozenset({"healthz"})
 
@@ -38,7 +38,7 @@ def identify(request: web.Request, settings: Settings) -> str:
     """The client's identity for limits and logs; never a secret. Raises 401 when sign-in fails."""
     if not settings.access_controlled:
         return f"ip:{client_address(request, settings)}"
-    if settings.trusted_user_header and request.remote in settings.trusted_proxies:
+    if settings.trusted_user_header and from_trusted_proxy(request, settings):
         if user := request.headers.get(settings.trusted_user_header, "").strip():
             return f"user:{user}"
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
@@ -54,27 +54,45 @@ def identify(request: web.Request, settings: Settings) -> str:
 
 def client_address(request: web.Request, settings: Settings) -> str | None:
     """The client's address; behind a trusted proxy, the one the proxy saw (the last it appended)."""
-    if request.remote in settings.trusted_proxies and (forwarded := request.headers.get("X-Forwarded-For")):
+    if from_trusted_proxy(request, settings) and (forwarded := request.headers.get("X-Forwarded-For")):
         return forwarded.rsplit(",", 1)[-1].strip()
     return request.remote
 
 
 def check_origin(request: web.Request, settings: Settings) -> None:
     """Refuse a browser POST sent from another site's page (it would spend our quota)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
+    sent = request.headers.get("Origin")
+    if sent is None:
         # Not sent by a browser for this request; a cross-site browser request always says so.
         if request.headers.get("Sec-Fetch-Site") == "cross-site":
             raise _foreign()
         return
-    origin = origin.lower()
+    origin = canonical_origin(sent)
+    if origin is None:
+        raise _foreign()  # "null" (sandboxed frames, files) or garbage
     if origin in settings.allowed_origins:
         return
-    hosts = {request.host.lower()}
-    if request.remote in settings.trusted_proxies and (forwarded := request.headers.get("X-Forwarded-Host")):
-        hosts.add(forwarded.lower())
-    if urlsplit(origin).netloc not in hosts:
+    hosts = [request.host]
+    if from_trusted_proxy(request, settings) and (forwarded := request.headers.get("X-Forwarded-Host")):
+        hosts += forwarded.split(",")
+    scheme = origin.partition("://")[0]  # behind a TLS proxy the request's own scheme is not the browser's
+    if not any(canonical_origin(f"{scheme}://{host.strip()}") == origin for host in hosts):
         raise _foreign()
+
+
+def from_trusted_proxy(request: web.Request, settings: Settings) -> bool:
+    try:
+        address = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in _networks(settings.trusted_proxies))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
 def _foreign() -> ChatError:

@@ -15,8 +15,7 @@ from aiohttp import web
 from .access import access_control
 from .headers import add_security_headers
 from .entra import entra_token_provider
-from .keys import (limits_key, open_streams_key, settings_key, simulator_key, token_provider_key,
-                   upstream_client_key)
+from .keys import limits_key, open_streams_key, settings_key, token_provider_key, upstream_client_key
 from .limits import ClientLimits
 from .relay import OpenStreams
 from .routes import WEB_DIR, setup_routes
@@ -80,7 +79,6 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
         if settings.simulated:
             simulator = Simulator(token_delay=settings.simulator_token_delay,
                                   first_token_delay=settings.simulator_first_token_delay)
-            app[simulator_key] = simulator
             endpoint, api_key = await stack.enter_async_context(simulator.serving()), simulator.api_key
             log.info("no AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL set: answers come from the built-in simulator")
         else:

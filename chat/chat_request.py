@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import orjson
@@ -26,7 +27,11 @@ class ChatRequest:
 async def read_chat_request(request: web.Request, settings: Settings) -> ChatRequest:
     if request.content_type != "application/json":
         raise ChatError(415, "unsupported_media_type", "Send the conversation as application/json.")
-    body = await _read_body(request, settings.max_body_bytes)
+    try:
+        async with asyncio.timeout(settings.body_timeout):  # a trickled body would hold a stream place
+            body = await _read_body(request, settings.max_body_bytes)
+    except TimeoutError:
+        raise ChatError(408, "request_timeout", "The message took too long to arrive. Send it again.") from None
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:

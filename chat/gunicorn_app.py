@@ -12,12 +12,15 @@ import logging
 from aiohttp import web
 
 from .app import create_app, quieten_garbage_collector, run_options
-from .settings import Settings, read_environment
+from .settings import Settings, SettingsError, read_environment
 
 
 async def app_runner() -> web.AppRunner:
     """Called by aiohttp's gunicorn worker; an AppRunner (not a bare app) keeps handler cancellation on."""
-    settings = Settings.from_env(read_environment())
+    try:
+        settings = Settings.from_env(read_environment())
+    except SettingsError as error:
+        raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     options = run_options(settings)
     options.pop("access_log")

@@ -13,12 +13,10 @@ if TYPE_CHECKING:
     from .upstream import TokenProvider
     from .limits import ClientLimits
     from .relay import OpenStreams
-    from .simulator import Simulator
 
 settings_key = web.AppKey("settings_key", Settings)
 upstream_client_key = web.AppKey("upstream_client_key", openai.AsyncOpenAI)
 open_streams_key = web.AppKey("open_streams_key", "OpenStreams")
-simulator_key = web.AppKey("simulator_key", "Simulator")
 limits_key = web.AppKey("limits_key", "ClientLimits")
 client_id_key = web.RequestKey("client_id_key", str)
 token_provider_key = web.AppKey("token_provider_key", "TokenProvider")

@@ -30,9 +30,6 @@ class OpenStreams:
         self._idle.set()
         self.closing = False
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     @contextlib.contextmanager
     def track(self) -> Iterator[None]:
         task = asyncio.current_task()

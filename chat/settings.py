@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Callable, Literal, TypeVar
@@ -62,6 +63,7 @@ class Settings:
     max_streams_per_client: int = 10
     requests_per_minute: int = 60  # per client; 0 turns the limit off
     write_timeout: float = 30.0  # a client that reads nothing for this long is dropped
+    body_timeout: float = 30.0  # longest wait for a request body
 
     # Access. Without any of these, anyone who can reach the port may chat.
     basic_auth: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
@@ -87,10 +89,6 @@ class Settings:
     def access_controlled(self) -> bool:
         return bool(self.basic_auth or self.api_tokens or self.trusted_user_header)
 
-    @property
-    def mode(self) -> str:
-        return self.backend
-
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
         """Build settings from environment variables; raise SettingsError naming a bad one."""
@@ -114,6 +112,7 @@ class Settings:
             "requests_per_minute": reader.number(
                 "CHAT_REQUESTS_PER_MINUTE", int, cls.requests_per_minute, 0, 1_000_000),
             "write_timeout": reader.number("CHAT_WRITE_TIMEOUT", float, cls.write_timeout, 0.1, 3600),
+            "body_timeout": reader.number("CHAT_BODY_TIMEOUT", float, cls.body_timeout, 0.1, 3600),
             "basic_auth": tuple(_credentials(item) for item in reader.items("CHAT_BASIC_AUTH")),
             "api_tokens": reader.items("CHAT_API_TOKENS"),
             "trusted_user_header": reader.text("CHAT_TRUSTED_USER_HEADER"),
@@ -143,12 +142,20 @@ class Settings:
             _check_endpoint(self.endpoint, "the endpoint")
         if not self.deployments or not all(self.deployments):
             raise SettingsError("at least one deployment (model) name is needed")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"PORT (--port) must be between 0 and 65535, got {self.port}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"CHAT_TRUSTED_PROXIES: {proxy!r} is not an address or network") from None
         if any(len(token) < 16 for token in self.api_tokens):
             raise SettingsError("CHAT_API_TOKENS: each token must have at least 16 characters")
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
-            raise SettingsError("CHAT_MAX_MESSAGE_CHARS must not exceed CHAT_MAX_TOTAL_CHARS")
+            raise SettingsError(f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
+                                f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})")
 
 
     def check_entra_support(self) -> None:
@@ -240,10 +247,27 @@ def _credentials(item: str) -> tuple[str, str]:
 
 
 def _check_origin(origin: str) -> str:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+    canonical = canonical_origin(origin)
+    if canonical is None:
         raise SettingsError(f"CHAT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://tools.example.com")
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return canonical
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_origin(value: str) -> str | None:
+    """`scheme://host[:port]` the way browsers write Origin (no default port), or None if it is not one."""
+    try:
+        parts = urlsplit(value.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if (parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}")
 
 
 def _installed(module: str) -> bool:

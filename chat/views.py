@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .keys import open_streams_key, settings_key
+from .keys import limits_key, settings_key
 
 
 @aiohttp_jinja2.template("index.html")
@@ -36,6 +36,6 @@ def page_context(request: web.Request, *, embedded: bool) -> dict[str, Any]:
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({
         "status": "ok",
-        "mode": request.app[settings_key].mode,
-        "open_streams": len(request.app[open_streams_key]),
+        "mode": request.app[settings_key].backend,
+        "open_streams": request.app[limits_key].open_streams,
     })

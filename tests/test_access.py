@@ -173,3 +173,41 @@ async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simula
     same = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "198.51.100.7"})
     assert same.status == 429
     held.close()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        ("https://chat.example", "chat.example", True),
+        ("https://chat.example", "chat.example:443", True),
+        ("HTTPS://Chat.Example", "chat.example", True),
+        ("https://chat.example:8443", "chat.example:8443", True),
+        ("https://chat.example:8443", "chat.example", False),
+        ("https://chat.example.evil", "chat.example", False),
+        ("https://[::1]:8443", "[::1]:8443", True),
+        ("https://user@chat.example", "chat.example", False),
+    ],
+    ids=["same", "default-port-in-host", "case", "own-port", "other-port", "suffix", "ipv6", "userinfo"],
+)
+async def test_origin_is_compared_as_browsers_write_it(client, origin: str, host: str, accepted: bool) -> None:
+    response = await client.post("/api/chat", json=chat_body(), headers={"Origin": origin, "Host": host})
+    assert (response.status == 200) == accepted, await response.text()
+
+
+async def test_forwarded_host_from_a_trusted_proxy_network(make_client) -> None:
+    client = await make_client(trusted_proxies=("127.0.0.0/8",))
+    headers = {"Origin": "https://chat.example", "X-Forwarded-Host": "chat.example, inner.proxy"}
+    assert (await client.post("/api/chat", json=chat_body(), headers=headers)).status == 200
+    untrusted = await make_client(trusted_proxies=("10.0.0.0/8",))
+    assert (await untrusted.post("/api/chat", json=chat_body(), headers=headers)).status == 403
+
+
+async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulator) -> None:
+    client = await make_client(body_timeout=0.2)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"messages\": ")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert simulator.requests == []
+    writer.close()

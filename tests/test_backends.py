@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import sys
 
 import pytest
@@ -157,3 +158,20 @@ async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert stderr.decode().strip() == "error: CHAT_PING_INTERVAL must be a float, got 'nope'"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"CHAT_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "CHAT_TRUSTED_PROXIES"),
+     ({"CHAT_ALLOWED_ORIGINS": "https://tools.example/path"}, "CHAT_ALLOWED_ORIGINS"),
+     ({"CHAT_MAX_TOTAL_CHARS": "10000"}, "CHAT_MAX_MESSAGE_CHARS (32000) must not exceed CHAT_MAX_TOTAL_CHARS")],
+    ids=["proxy-name", "origin-with-path", "total-below-message"],
+)
+def test_access_settings_errors(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(named)):
+        Settings.from_env(env)
+
+
+def test_allowed_origins_are_written_as_browsers_send_them() -> None:
+    settings = Settings.from_env({"CHAT_ALLOWED_ORIGINS": "https://Tools.Example:443, http://127.0.0.1:8080/"})
+    assert settings.allowed_origins == ("https://tools.example", "http://127.0.0.1:8080")

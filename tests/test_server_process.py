@@ -21,13 +21,14 @@ CLEAN_ENV = {key: value for key, value in os.environ.items()
              if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"}
 
 
-async def start_server(port: int, **env: str) -> asyncio.subprocess.Process:
+async def start_server(port: int, *, cwd: Path | None = None, host: str = "127.0.0.1",
+                       **env: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), "--port", str(port), env={**CLEAN_ENV, **env},
+        sys.executable, str(SERVER), "--port", str(port), env={**CLEAN_ENV, **env}, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 20)
-    assert line.startswith(b"chat server on http://127.0.0.1:"), line
+    assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
     return process
 
 
@@ -66,6 +67,15 @@ async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], nam
     assert stdout == b""
 
 
+async def test_port_flag_out_of_range_is_one_line() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVER), "--port", "99999", env=CLEAN_ENV,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert stderr.decode() == "error: PORT (--port) must be between 0 and 65535, got 99999\n"
+
+
 async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port: int, stopper) -> None:
     process = await start_server(unused_tcp_port, SIMULATOR_TOKEN_DELAY="0", SIMULATOR_FIRST_TOKEN_DELAY="0")
     stopper.append(process)
@@ -77,6 +87,14 @@ async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port:
             events, _ = parse_events((await response.read()).decode())
     assert text_of(events).startswith("You asked: *Ping?*")
     assert events[-1].name == "done"
+
+
+async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, stopper) -> None:
+    (tmp_path / ".env").write_text("HOST=127.0.0.2\nSIMULATOR_FIRST_TOKEN_DELAY=0\n")
+    stopper.append(await start_server(unused_tcp_port, cwd=tmp_path, host="127.0.0.2"))
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.2:{unused_tcp_port}/healthz") as response:
+            assert response.status == 200
 
 
 async def test_sigterm_ends_open_streams_and_exits(unused_tcp_port: int, upstream, simulator: Simulator,
