@@ -109,8 +109,9 @@ async def test_fault_before_stream_is_an_http_error(client, simulator: Simulator
         (Fault.ERROR_EVENT, "upstream_error"),
         (Fault.DROP, "upstream_unavailable"),
         (Fault.GARBAGE, "upstream_error"),
+        (Fault.ODD_CHUNK, "upstream_error"),
     ],
-    ids=["error-event", "dropped", "garbage"],
+    ids=["error-event", "dropped", "garbage", "odd-chunk"],
 )
 async def test_fault_mid_stream_is_an_error_event(client, simulator: Simulator, fault, code) -> None:
     simulator.script("one two three four five six seven")

@@ -36,6 +36,7 @@ class Fault(enum.Enum):
     DROP = "drop"  # connection dropped mid-stream
     STALL = "stall"  # goes silent mid-stream until the caller hangs up
     GARBAGE = "garbage"  # bytes that are not a chunk
+    ODD_CHUNK = "odd_chunk"  # valid JSON of an unexpected shape
 
 
 @dataclasses.dataclass
@@ -190,6 +191,8 @@ class Simulator:
                     return response
                 if fault is Fault.GARBAGE:
                     await response.write(b"data: {\"choices\": [{\"delta\": \x00 not json\n\n")
+                if fault is Fault.ODD_CHUNK:
+                    await stream.send({"choices": [{"index": 0, "delta": {"content": ["not", "text"]}}]})
                 if fault is Fault.DROP:
                     assert request.transport is not None
                     request.transport.abort()
