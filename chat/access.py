@@ -39,8 +39,8 @@ def identify(request: web.Request, settings: Settings) -> str:
     if not settings.access_controlled:
         return f"ip:{client_address(request, settings)}"
     if settings.trusted_user_header and from_trusted_proxy(request, settings):
-        if user := request.headers.get(settings.trusted_user_header, "").strip():
-            return f"user:{user}"
+        if proxied_user := request.headers.get(settings.trusted_user_header, "").strip():
+            return f"user:{proxied_user}"
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _matches_any(credentials.strip(), settings.api_tokens):
         return "token:" + hashlib.sha256(credentials.strip().encode()).hexdigest()[:12]

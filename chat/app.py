@@ -79,7 +79,8 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
         if settings.simulated:
             simulator = Simulator(token_delay=settings.simulator_token_delay,
                                   first_token_delay=settings.simulator_first_token_delay)
-            endpoint, api_key = await stack.enter_async_context(simulator.serving()), simulator.api_key
+            endpoint: str = await stack.enter_async_context(simulator.serving())
+            api_key: str | None = simulator.api_key
             log.info("no AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL set: answers come from the built-in simulator")
         else:
             assert settings.endpoint is not None

@@ -19,5 +19,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+.venv/bin/python -m mypy          # strict typing of chat/ and server.py (setup.cfg)
 node --test tests/js/
 .venv/bin/python -m pytest "$@"
