@@ -97,8 +97,9 @@ async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, 
             assert response.status == 200
 
 
-async def test_sigterm_ends_open_streams_and_exits(unused_tcp_port: int, upstream, simulator: Simulator,
-                                                   stopper) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_stop_signal_ends_open_streams_and_exits(unused_tcp_port: int, upstream, simulator: Simulator,
+                                                       stopper, stop_signal: signal.Signals) -> None:
     simulator.script("alpha beta gamma")
     simulator.fail_next(Fault.STALL, after_chunks=1)
     process = await start_server(
@@ -109,7 +110,7 @@ async def test_sigterm_ends_open_streams_and_exits(unused_tcp_port: int, upstrea
         response = await session.post(f"http://127.0.0.1:{unused_tcp_port}/api/chat", json=chat_body())
         first = await response.content.readuntil(b"\n\n")
         record = simulator.requests[-1]
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         rest = await asyncio.wait_for(response.read(), 5)
         await asyncio.wait_for(process.wait(), 5)
     events, _ = parse_events((first + rest).decode())
