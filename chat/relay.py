@@ -106,7 +106,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         outcome.name = error.code
         return error.to_response()
     except asyncio.CancelledError:
-        _resume_if_shutting_down(open_streams)  # a second cancellation: aiohttp's own, at its timeout
+        _resume_if_shutting_down(open_streams)  # shutdown before the stream began, or a second one after
         outcome.name = SHUTDOWN.code
         return sse.response if sse is not None else SHUTDOWN.to_response()
     finally:
