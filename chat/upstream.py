@@ -95,8 +95,9 @@ class CompletionStream:
 
 def _body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
     """The body as it arrives. Under the SDK's aiohttp transport, straight from aiohttp's reader:
-    per read that skips httpx2's decoder and chunker layers, a tenth of the relay's CPU."""
-    raw = getattr(response.stream, "_aiohttp_response", None)
+    per read that skips httpx2's stream, decoder and chunker layers. Elsewhere, httpx2's bytes."""
+    stream = getattr(response.stream, "_stream", response.stream)  # inside httpx2's BoundAsyncStream
+    raw = getattr(stream, "_aiohttp_response", None)
     if isinstance(raw, aiohttp.ClientResponse) and response.headers.get("content-encoding", "identity") == "identity":
         return raw.content.iter_any()
     return response.aiter_bytes()

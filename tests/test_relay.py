@@ -7,9 +7,11 @@ import json
 import logging
 import re
 
+import aiohttp
 import pytest
 
 from chat.simulator import Fault, Simulator
+from chat.upstream import CompletionStream, create_client
 from chat.simulator.answers import answer_for, tokens
 
 from .sse_client import chat_body, parse_events, read_events, text_of
@@ -216,3 +218,15 @@ async def _next_request_works(client) -> None:
 def test_parse_events_rejects_a_truncated_stream() -> None:
     with pytest.raises(AssertionError):
         parse_events('event: delta\ndata: {"content": "x"}\n')
+
+
+async def test_upstream_body_is_read_straight_from_aiohttp(settings, simulator: Simulator) -> None:
+    """The lean read path is taken; if an SDK update hides it, the relay still works but this says so."""
+    client = create_client(settings, settings.endpoint or "", settings.api_key)
+    try:
+        async with CompletionStream(client, "gpt-test", [{"role": "user", "content": "hi"}], None) as body:
+            assert isinstance(body, aiohttp.streams.AsyncStreamIterator)
+            received = b"".join([chunk async for chunk in body])
+        assert received.endswith(b"data: [DONE]\n\n")
+    finally:
+        await client.close()
