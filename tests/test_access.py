@@ -211,3 +211,11 @@ async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulat
     assert head.startswith(b"HTTP/1.1 408 ")
     assert simulator.requests == []
     writer.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed", "/healthz", "/static/app.js"])
+async def test_no_secret_in_pages(make_client, path: str) -> None:
+    client = await make_client(api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,),
+                               basic_auth=(("ada", "s3cret pass"),))
+    text = await (await client.get(path, headers=_basic("ada", "s3cret pass"))).text()
+    assert "sk-secret-azure-key-123" not in text and TOKEN not in text and "s3cret" not in text
