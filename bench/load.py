@@ -12,6 +12,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from chat.upstream import CompletionReader
+
 from .answers import answer_to
 
 API_VERSION = "2024-10-21"
@@ -58,27 +60,14 @@ class RelayEvents:
         return "".join(pieces)
 
 
-class UpstreamEvents:
-    """Text out of Azure's chat-completion chunks, as the simulator sends them."""
+class UpstreamEvents(CompletionReader):
+    """Text out of Azure's chat-completion chunks: the relay's own reader, with `error` as RelayEvents has it."""
 
-    def __init__(self) -> None:
-        self._pending = b""
-        self.done = False
-        self.error: str | None = None
+    __slots__ = ()
 
-    def feed(self, data: bytes) -> str:
-        *blocks, self._pending = (self._pending + data).split(b"\n\n")
-        pieces = []
-        for block in blocks:
-            payload = block[6:]
-            if payload == b"[DONE]":
-                self.done = True
-                continue
-            chunk = orjson.loads(payload)
-            for choice in chunk.get("choices") or ():
-                if content := (choice.get("delta") or {}).get("content"):
-                    pieces.append(content)
-        return "".join(pieces)
+    @property
+    def error(self) -> str | None:
+        return self.failure.code if self.failure else None
 
 
 @dataclasses.dataclass
