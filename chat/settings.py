@@ -97,6 +97,7 @@ class Settings:
             **_upstream_from_env(reader),
             "system_prompt": reader.text("CHAT_SYSTEM_PROMPT", strip=False) or DEFAULT_SYSTEM_PROMPT,
             "port": reader.number("PORT", int, cls.port, 0, 65535),
+            "shutdown_timeout": reader.number("CHAT_SHUTDOWN_TIMEOUT", float, cls.shutdown_timeout, 0.1, 600),
             "connect_timeout": reader.number("CHAT_CONNECT_TIMEOUT", float, cls.connect_timeout, 0.1, 600),
             "read_timeout": reader.number("CHAT_READ_TIMEOUT", float, cls.read_timeout, 0.1, 3600),
             "max_retries": reader.number("CHAT_MAX_RETRIES", int, cls.max_retries, 0, 10),
