@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from chat import LISTEN_BACKLOG, Settings, SettingsError, create_app, run_options
+from chat import LISTEN_BACKLOG, Settings, SettingsError, run_options
 from chat.access import exposure_warning
-from chat.app import quieten_garbage_collector
+from chat.app import create_process_app
 from chat.settings import read_environment
 
 
@@ -36,15 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
     source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else without_credentials(
         settings.endpoint or "")
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
-    app = create_app(settings)
-    quieten_garbage_collector()
-    web.run_app(app, host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG,
+    web.run_app(create_process_app(settings), host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG,
                 print=lambda _: print(ready, flush=True), **run_options(settings))
     return 0
 

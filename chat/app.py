@@ -40,8 +40,17 @@ def run_options(settings: Settings) -> dict[str, Any]:
     return {"handler_cancellation": True, "shutdown_timeout": settings.shutdown_timeout, "access_log": None}
 
 
+def create_process_app(settings: Settings) -> web.Application:
+    """The app for a process that is all chat server (`server.py`, gunicorn workers), with the
+    process-wide tuning an embedding host would not want imposed on it."""
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
+    app = create_app(settings)
+    quieten_garbage_collector()
+    return app
+
+
 def quieten_garbage_collector() -> None:
-    """For a process that is all chat server (not for a host application: it is process-wide).
+    """Process-wide, so only for `create_process_app`.
 
     A full collection walks every object of every open stream; with a thousand streams that is a
     pause of 100 ms or more, felt by every reader at once. A larger first threshold makes them rare

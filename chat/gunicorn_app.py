@@ -7,11 +7,9 @@ The server keeps no per-user state, so any worker (or machine) can answer any re
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
-from .app import create_app, quieten_garbage_collector, run_options
+from .app import create_process_app, run_options
 from .settings import Settings, SettingsError, read_environment
 
 
@@ -21,9 +19,6 @@ async def app_runner() -> web.AppRunner:
         settings = Settings.from_env(read_environment())
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
     options = run_options(settings)
-    options.pop("access_log")
-    app = create_app(settings)
-    quieten_garbage_collector()
-    return web.AppRunner(app, **options)
+    options.pop("access_log")  # gunicorn's own access log settings apply
+    return web.AppRunner(create_process_app(settings), **options)

@@ -13,7 +13,7 @@ from chat import Settings, SettingsError, create_app
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body, read_events, text_of
-from .test_server_process import CLEAN_ENV, SERVER
+from .test_server_process import run_to_exit
 
 
 async def test_entra_id_token_is_sent_as_bearer(aiohttp_client, settings: Settings, simulator: Simulator) -> None:
@@ -152,12 +152,9 @@ def test_keyless_without_azure_identity_names_the_extra(monkeypatch) -> None:
 
 async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
     (tmp_path / ".env").write_text("CHAT_READ_TIMEOUT=soon\nCHAT_PING_INTERVAL=nope\n")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), cwd=tmp_path, env={**CLEAN_ENV, "CHAT_READ_TIMEOUT": "5"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    _, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 2
-    assert stderr.decode().strip() == "error: CHAT_PING_INTERVAL must be a float, got 'nope'"
+    returncode, _, stderr = await run_to_exit(cwd=tmp_path, CHAT_READ_TIMEOUT="5")
+    assert returncode == 2
+    assert stderr.strip() == "error: CHAT_PING_INTERVAL must be a float, got 'nope'"
 
 
 @pytest.mark.parametrize(

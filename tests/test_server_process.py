@@ -32,6 +32,16 @@ async def start_server(port: int, *, cwd: Path | None = None, host: str = "127.0
     return process
 
 
+async def run_to_exit(*args: str, cwd: Path | None = None, **env: str) -> tuple[int, str, str]:
+    """`python server.py ARGS` that is expected to stop by itself: exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVER), *args, env={**CLEAN_ENV, **env}, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
 @pytest.fixture
 async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     processes: list[asyncio.subprocess.Process] = []
@@ -56,24 +66,18 @@ async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     ids=["no-deployment", "bad-endpoint", "no-key", "bad-number", "bad-port"],
 )
 async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], named: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), env={**CLEAN_ENV, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 2
-    lines = stderr.decode().splitlines()
+    returncode, stdout, stderr = await run_to_exit(**env)
+    assert returncode == 2
+    lines = stderr.splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: ") and named in lines[0]
-    assert stdout == b""
+    assert stdout == ""
 
 
 async def test_port_flag_out_of_range_is_one_line() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), "--port", "99999", env=CLEAN_ENV,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    _, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 2
-    assert stderr.decode() == "error: PORT (--port) must be between 0 and 65535, got 99999\n"
+    returncode, _, stderr = await run_to_exit("--port", "99999")
+    assert returncode == 2
+    assert stderr == "error: PORT (--port) must be between 0 and 65535, got 99999\n"
 
 
 async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port: int, stopper) -> None:
