@@ -40,7 +40,7 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     fd_limit = raise_fd_limit()
     scenarios = SMOKE if smoke else FULL
     abort_count = 5 if smoke else 100
-    simulator = BenchSimulator()
+    simulator = BenchSimulator(record=True)
     # Handler cancellation as in `chat.run_options`: the upstream notices a caller that hangs up.
     runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None, shutdown_timeout=5)
     await runner.setup()

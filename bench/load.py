@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from chat.upstream import CompletionReader
+from chat.upstream.chat_completions import CompletionReader
 
 from .answers import answer_to
 
@@ -64,6 +64,8 @@ class UpstreamEvents(CompletionReader):
     """Text out of Azure's chat-completion chunks: the relay's own reader, with `error` as RelayEvents has it."""
 
     __slots__ = ()
+
+    feed = CompletionReader.feed_text  # type: ignore[assignment]
 
     @property
     def error(self) -> str | None:

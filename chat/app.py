@@ -15,9 +15,8 @@ from aiohttp import web
 from .access import access_control
 from .headers import add_security_headers
 from .entra import entra_token_provider
-from .keys import limits_key, open_streams_key, settings_key, token_provider_key, upstream_client_key
-from .limits import ClientLimits
-from .relay import OpenStreams
+from .keys import open_streams_key, settings_key, token_provider_key, upstream_client_key
+from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import Settings
 from .simulator import Simulator
@@ -64,15 +63,13 @@ def quieten_garbage_collector() -> None:
 
 def create_app(settings: Settings, *, token_provider: TokenProvider | None = None) -> web.Application:
     """The chat application; `token_provider` lets a host supply its own Entra ID tokens."""
-    settings.check()
     if token_provider is None:
         settings.check_entra_support()
     app = web.Application(middlewares=[access_control])
     app[settings_key] = settings
     if token_provider is not None:
         app[token_provider_key] = token_provider
-    app[open_streams_key] = OpenStreams()
-    app[limits_key] = ClientLimits(settings)
+    app[open_streams_key] = OpenStreams(settings)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)

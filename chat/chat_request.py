@@ -10,11 +10,12 @@ from aiohttp import web
 
 from .errors import ChatError
 from .settings import Settings
-from .upstream import Message
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
 BODY_FIELDS = frozenset({"messages", "max_tokens", "deployment"})
+
+Message = dict[str, str]  # {"role": ..., "content": ...}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""How much one client, and everyone together, may ask of the server at once and per minute."""
+"""The open streams: how many one client, and everyone together, may hold at once and start per
+minute, and the handler tasks behind them, so that shutdown can end each one politely."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import math
@@ -14,36 +16,57 @@ from .settings import Settings
 WINDOW = 60.0  # seconds of the per-client request count
 
 
-class ClientLimits:
+class OpenStreams:
+    """One registry of the streams being answered, counted per client and in all."""
+
     def __init__(self, settings: Settings) -> None:
         self._max_streams = settings.max_streams
         self._max_per_client = settings.max_streams_per_client
         self._per_minute = settings.requests_per_minute
-        self._open: collections.Counter[str] = collections.Counter()
+        self._per_client: collections.Counter[str] = collections.Counter()
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._recent: dict[str, collections.deque[float]] = {}
         self._next_sweep = 0.0
+        self.closing = False
 
-    @property
-    def open_streams(self) -> int:
-        return self._open.total()
+    def __len__(self) -> int:
+        return len(self._tasks)
 
     @contextlib.contextmanager
     def admit(self, client: str) -> Iterator[None]:
-        """Hold one of the client's stream places for the duration; 429 when none is free."""
+        """Hold one of the client's stream places for the calling task; 429 when none is free."""
         self._count_request(client)
-        if self._open[client] >= self._max_per_client:
-            raise ChatError(429, "too_many_streams", f"You already have {self._open[client]} answers "
+        if self._per_client[client] >= self._max_per_client:
+            raise ChatError(429, "too_many_streams", f"You already have {self._per_client[client]} answers "
                             "streaming. Wait for one to finish or stop it.", retry_after=1)
-        if self.open_streams >= self._max_streams:
+        if len(self._tasks) >= self._max_streams:
             raise ChatError(429, "server_busy", "The server is answering as many chats as it can. Try "
                             "again in a few seconds.", retry_after=5)
-        self._open[client] += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._per_client[client] += 1
+        self._idle.clear()
         try:
             yield
         finally:
-            self._open[client] -= 1
-            if not self._open[client]:
-                del self._open[client]
+            self._tasks.discard(task)
+            self._per_client[client] -= 1
+            if not self._per_client[client]:
+                del self._per_client[client]
+            if not self._tasks:
+                self._idle.set()
+
+    async def wait_until_idle(self) -> None:
+        await self._idle.wait()
+
+    def close_all(self) -> None:
+        """Interrupt every open stream; each tells its client `server_shutdown` and returns."""
+        self.closing = True
+        for task in self._tasks:
+            task.cancel()
 
     def _count_request(self, client: str) -> None:
         if not self._per_minute:

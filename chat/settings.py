@@ -1,4 +1,5 @@
-"""Settings: one frozen dataclass, read from the environment and checked once at start-up."""
+"""Settings: one frozen dataclass. Each field declares its environment name and its bounds once;
+`__post_init__` checks them however the settings were built (environment, code, `replace`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import dataclasses
 import importlib.util
 import ipaddress
 import os
-from collections.abc import Mapping
-from typing import Callable, Literal, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -16,9 +17,9 @@ DEFAULT_API_VERSION = "2024-10-21"
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer in markdown when it helps."
 SIMULATED_DEPLOYMENT = "simulated"
 
-T = TypeVar("T")
 Backend = Literal["simulator", "azure", "openai"]
 BACKENDS: tuple[Backend, ...] = ("simulator", "azure", "openai")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
@@ -27,55 +28,178 @@ def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
     return {**from_file, **os.environ}
 
 
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a tuple"}
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it and fits on one line."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Setting:
+    """How one field is written in the environment, and which values it may take."""
+
+    env: str  # its variable (for the OpenAI-compatible backend, `openai_env` when set)
+    kind: type  # int, float, str, or tuple for a comma-separated list
+    low: float | None = None
+    high: float | None = None
+    item: Callable[[str], object] | None = None  # parses and checks one list item; ValueError says why
+    strip: bool = True
+    aliases: tuple[str, ...] = ()  # read, in order, when `env` is unset
+    openai_env: str | None = None
+    azure_only: bool = False
+
+    def names(self, backend: Backend) -> tuple[str, ...]:
+        if backend == "openai":
+            return () if self.azure_only else (self.openai_env or self.env, *self.aliases)
+        return (self.env, *self.aliases)
+
+    def parse(self, name: str, raw: str) -> object:
+        if self.kind is tuple:  # each item is checked with the rest, in `Settings.__post_init__`
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if self.kind is str:
+            return raw
+        try:
+            return self.kind(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be {_KIND_NAMES[self.kind]}, got {_shown(raw)}") from None
+
+    def normalise(self, value: object) -> object:
+        """`value` in its kept form; ValueError says why it is not allowed."""
+        if value is None:
+            return None
+        if self.kind is tuple:
+            if not isinstance(value, tuple):
+                raise ValueError(f"must be a tuple, got {_shown(value)}")
+            return tuple(self.item(part) for part in value) if self.item else value
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (isinstance(value, self.kind) and not isinstance(value, bool)
+                or self.kind is float and is_number):
+            raise ValueError(f"must be {_KIND_NAMES[self.kind]}, got {_shown(value)}")
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:  # type: ignore[operator]
+            raise ValueError(f"must be between {self.low:n} and {self.high:n}, got {_shown(value)}")
+        return float(value) if self.kind is float else value  # type: ignore[arg-type]
+
+
+def setting(default: Any, env: str, kind: type, low: float | None = None, high: float | None = None, *,
+            repr: bool = True, **options: Any) -> Any:
+    """A dataclass field with its environment name and bounds."""
+    return dataclasses.field(default=default, repr=repr, metadata={"setting": Setting(env, kind, low, high, **options)})
+
+
+# Checks of one list item: each returns the item as kept, or raises ValueError saying why.
+
+def _deployment_name(name: str) -> str:
+    if not name or any(char in name for char in "/?#"):
+        raise ValueError(f"must hold names without / ? or #, not {_shown(name)}")
+    return name
+
+
+def _network(proxy: str) -> str:
+    try:
+        ipaddress.ip_network(proxy, strict=False)
+    except ValueError:
+        raise ValueError(f"must hold addresses or networks, not {_shown(proxy)}") from None
+    return proxy
+
+
+def _token(token: str) -> str:
+    if len(token) < 16:
+        raise ValueError("must hold tokens of at least 16 characters each")
+    return token
+
+
+def _credentials(item: str | tuple[str, str]) -> tuple[str, str]:
+    """`user:password` from the environment, or the pair given in code."""
+    user, password = item.split(":", 1) if isinstance(item, str) and ":" in item else (
+        item if isinstance(item, tuple) and len(item) == 2 else ("", ""))
+    if not (isinstance(user, str) and isinstance(password, str) and user and password):
+        raise ValueError("must hold user:password pairs")  # never quoted: it holds a password
+    return user, password
+
+
+def _origin(origin: str) -> str:
+    canonical = canonical_origin(origin)
+    if canonical is None:
+        raise ValueError(f"must hold origins like https://tools.example.com, not {_shown(origin)}")
+    return canonical
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     # Upstream: Azure OpenAI, any OpenAI-compatible server, or (no endpoint) the built-in simulator.
+    # The backend follows from which endpoint variable is set.
     backend: Backend = "simulator"
-    endpoint: str | None = None
-    api_key: str | None = dataclasses.field(default=None, repr=False)  # Azure without a key: Entra ID
-    managed_identity_client_id: str | None = None
-    api_version: str = DEFAULT_API_VERSION
-    deployments: tuple[str, ...] = (SIMULATED_DEPLOYMENT,)  # the first is the default
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    endpoint: str | None = setting(None, "AZURE_OPENAI_ENDPOINT", str, openai_env="OPENAI_BASE_URL")
+    # Azure without a key: Entra ID.
+    api_key: str | None = setting(None, "AZURE_OPENAI_API_KEY", str, openai_env="OPENAI_API_KEY", repr=False)
+    managed_identity_client_id: str | None = setting(None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str,
+                                                     azure_only=True)
+    api_version: str = setting(DEFAULT_API_VERSION, "AZURE_OPENAI_API_VERSION", str,
+                               aliases=("OPENAI_API_VERSION",), azure_only=True)
+    # The first is the default; the page offers the others.
+    deployments: tuple[str, ...] = setting((SIMULATED_DEPLOYMENT,), "AZURE_OPENAI_DEPLOYMENT", tuple,
+                                           item=_deployment_name, openai_env="OPENAI_MODEL")
+    system_prompt: str = setting(DEFAULT_SYSTEM_PROMPT, "CHAT_SYSTEM_PROMPT", str, strip=False)
 
     # Server.
-    host: str = "127.0.0.1"
-    port: int = 8080
-    shutdown_timeout: float = 3.0
+    host: str = setting("127.0.0.1", "HOST", str)
+    port: int = setting(8080, "PORT", int, 0, 65535)
+    shutdown_timeout: float = setting(3.0, "CHAT_SHUTDOWN_TIMEOUT", float, 0.1, 600)
 
     # Upstream behaviour.
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0  # longest silence between two upstream reads
-    max_retries: int = 2
-    ping_interval: float = 15.0
-    max_tokens: int | None = None
+    connect_timeout: float = setting(10.0, "CHAT_CONNECT_TIMEOUT", float, 0.1, 600)
+    read_timeout: float = setting(60.0, "CHAT_READ_TIMEOUT", float, 0.1, 3600)  # longest silence between reads
+    max_retries: int = setting(2, "CHAT_MAX_RETRIES", int, 0, 10)
+    ping_interval: float = setting(15.0, "CHAT_PING_INTERVAL", float, 0.05, 3600)
+    max_tokens: int | None = setting(None, "CHAT_MAX_TOKENS", int, 1, 1_000_000)
 
     # Request limits.
-    max_body_bytes: int = 1024 * 1024
-    max_messages: int = 200
-    max_message_chars: int = 32_000
-    max_total_chars: int = 200_000
-    max_streams: int = 1000
-    max_streams_per_client: int = 10
-    requests_per_minute: int = 60  # per client; 0 turns the limit off
-    write_timeout: float = 30.0  # a client that reads nothing for this long is dropped
-    body_timeout: float = 30.0  # longest wait for a request body
+    max_body_bytes: int = setting(1024 * 1024, "CHAT_MAX_BODY_BYTES", int, 1024, 64 * 1024 * 1024)
+    max_messages: int = setting(200, "CHAT_MAX_MESSAGES", int, 1, 10_000)
+    max_message_chars: int = setting(32_000, "CHAT_MAX_MESSAGE_CHARS", int, 1, 10_000_000)
+    max_total_chars: int = setting(200_000, "CHAT_MAX_TOTAL_CHARS", int, 1, 50_000_000)
+    max_streams: int = setting(1000, "CHAT_MAX_STREAMS", int, 1, 1_000_000)
+    max_streams_per_client: int = setting(10, "CHAT_MAX_STREAMS_PER_CLIENT", int, 1, 1_000_000)
+    requests_per_minute: int = setting(60, "CHAT_REQUESTS_PER_MINUTE", int, 0, 1_000_000)  # 0: no limit
+    write_timeout: float = setting(30.0, "CHAT_WRITE_TIMEOUT", float, 0.1, 3600)  # a client reading nothing
+    body_timeout: float = setting(30.0, "CHAT_BODY_TIMEOUT", float, 0.1, 3600)  # longest wait for a body
 
     # Access. Without any of these, anyone who can reach the port may chat.
-    basic_auth: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
-    api_tokens: tuple[str, ...] = dataclasses.field(default=(), repr=False)
-    trusted_user_header: str | None = None
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
-    allowed_origins: tuple[str, ...] = ()
-    frame_ancestors: str = "'self'"
+    basic_auth: tuple[tuple[str, str], ...] = setting((), "CHAT_BASIC_AUTH", tuple, item=_credentials, repr=False)
+    api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, item=_token, repr=False)
+    trusted_user_header: str | None = setting(None, "CHAT_TRUSTED_USER_HEADER", str)
+    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "CHAT_TRUSTED_PROXIES", tuple, item=_network)
+    allowed_origins: tuple[str, ...] = setting((), "CHAT_ALLOWED_ORIGINS", tuple, item=_origin)
+    frame_ancestors: str = setting("'self'", "CHAT_FRAME_ANCESTORS", str)
 
     # Built-in simulator pace (seconds).
-    simulator_token_delay: float = 0.03
-    simulator_first_token_delay: float = 0.4
+    simulator_token_delay: float = setting(0.03, "SIMULATOR_TOKEN_DELAY", float, 0, 10)
+    simulator_first_token_delay: float = setting(0.4, "SIMULATOR_FIRST_TOKEN_DELAY", float, 0, 60)
+
+    def __post_init__(self) -> None:
+        for field, spec in _declared():
+            try:
+                # Lists are kept in their canonical form (origins as browsers write them), whoever wrote them.
+                object.__setattr__(self, field.name, spec.normalise(getattr(self, field.name)))
+            except ValueError as error:
+                raise SettingsError(f"{spec.env} ({field.name}) {error}") from None
+        self._check_combinations()
+
+    def _check_combinations(self) -> None:
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}")
+        if (self.backend == "simulator") != (self.endpoint is None):
+            raise SettingsError("an endpoint is needed for the azure and openai backends, and only for them")
+        if self.endpoint is not None:
+            _check_endpoint(self.endpoint, "OPENAI_BASE_URL" if self.backend == "openai" else "AZURE_OPENAI_ENDPOINT")
+        if not self.deployments:
+            raise SettingsError("AZURE_OPENAI_DEPLOYMENT (deployments): at least one deployment name is needed")
+        if any(char in self.frame_ancestors for char in ";,\r\n"):
+            raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
+        if self.max_message_chars > self.max_total_chars:
+            raise SettingsError(f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
+                                f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})")
 
     @property
     def simulated(self) -> bool:
@@ -92,72 +216,23 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> Settings:
         """Build settings from environment variables; raise SettingsError naming a bad one."""
-        reader = _EnvReader(env)
-        values: dict[str, object] = {
-            **_upstream_from_env(reader),
-            "system_prompt": reader.text("CHAT_SYSTEM_PROMPT", strip=False) or DEFAULT_SYSTEM_PROMPT,
-            "port": reader.number("PORT", int, cls.port, 0, 65535),
-            "shutdown_timeout": reader.number("CHAT_SHUTDOWN_TIMEOUT", float, cls.shutdown_timeout, 0.1, 600),
-            "connect_timeout": reader.number("CHAT_CONNECT_TIMEOUT", float, cls.connect_timeout, 0.1, 600),
-            "read_timeout": reader.number("CHAT_READ_TIMEOUT", float, cls.read_timeout, 0.1, 3600),
-            "max_retries": reader.number("CHAT_MAX_RETRIES", int, cls.max_retries, 0, 10),
-            "ping_interval": reader.number("CHAT_PING_INTERVAL", float, cls.ping_interval, 0.05, 3600),
-            "max_tokens": reader.number("CHAT_MAX_TOKENS", int, None, 1, 1_000_000),
-            "max_body_bytes": reader.number("CHAT_MAX_BODY_BYTES", int, cls.max_body_bytes, 1024, 64 * 1024 * 1024),
-            "max_messages": reader.number("CHAT_MAX_MESSAGES", int, cls.max_messages, 1, 10_000),
-            "max_message_chars": reader.number("CHAT_MAX_MESSAGE_CHARS", int, cls.max_message_chars, 1, 10_000_000),
-            "max_total_chars": reader.number("CHAT_MAX_TOTAL_CHARS", int, cls.max_total_chars, 1, 50_000_000),
-            "max_streams": reader.number("CHAT_MAX_STREAMS", int, cls.max_streams, 1, 1_000_000),
-            "max_streams_per_client": reader.number(
-                "CHAT_MAX_STREAMS_PER_CLIENT", int, cls.max_streams_per_client, 1, 1_000_000),
-            "requests_per_minute": reader.number(
-                "CHAT_REQUESTS_PER_MINUTE", int, cls.requests_per_minute, 0, 1_000_000),
-            "write_timeout": reader.number("CHAT_WRITE_TIMEOUT", float, cls.write_timeout, 0.1, 3600),
-            "body_timeout": reader.number("CHAT_BODY_TIMEOUT", float, cls.body_timeout, 0.1, 3600),
-            "basic_auth": tuple(_credentials(item) for item in reader.items("CHAT_BASIC_AUTH")),
-            "api_tokens": reader.items("CHAT_API_TOKENS"),
-            "trusted_user_header": reader.text("CHAT_TRUSTED_USER_HEADER"),
-            "trusted_proxies": reader.items("CHAT_TRUSTED_PROXIES") or cls.trusted_proxies,
-            "allowed_origins": tuple(_check_origin(item) for item in reader.items("CHAT_ALLOWED_ORIGINS")),
-            "frame_ancestors": reader.text("CHAT_FRAME_ANCESTORS") or cls.frame_ancestors,
-            "simulator_token_delay": reader.number(
-                "SIMULATOR_TOKEN_DELAY", float, cls.simulator_token_delay, 0, 10
-            ),
-            "simulator_first_token_delay": reader.number(
-                "SIMULATOR_FIRST_TOKEN_DELAY", float, cls.simulator_first_token_delay, 0, 60
-            ),
-        }
+        backend = _backend_of(env)
+        values: dict[str, object] = {"backend": backend}
+        for field, spec in _declared():
+            for name in spec.names(backend):
+                raw = env.get(name)
+                raw = raw.strip() if raw is not None and spec.strip else raw
+                if raw:
+                    values[field.name] = spec.parse(name, raw)
+                    break
+        if backend != "simulator" and "deployments" not in values:
+            spec = _declared_by_name()["deployments"]
+            endpoint = _declared_by_name()["endpoint"]
+            raise SettingsError(f"{spec.names(backend)[0]} is required when {endpoint.names(backend)[0]} is set")
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
-        settings.check()
         settings.check_entra_support()
         return settings
-
-    def check(self) -> None:
-        """Reject combinations that cannot work, whoever built the settings."""
-        if self.backend not in BACKENDS:
-            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}")
-        if (self.backend == "simulator") != (self.endpoint is None):
-            raise SettingsError("an endpoint is needed for the azure and openai backends, and only for them")
-        if self.endpoint is not None:
-            _check_endpoint(self.endpoint, "the endpoint")
-        if not self.deployments or not all(self.deployments):
-            raise SettingsError("at least one deployment (model) name is needed")
-        if not 0 <= self.port <= 65535:
-            raise SettingsError(f"PORT (--port) must be between 0 and 65535, got {self.port}")
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise SettingsError(f"CHAT_TRUSTED_PROXIES: {proxy!r} is not an address or network") from None
-        if any(len(token) < 16 for token in self.api_tokens):
-            raise SettingsError("CHAT_API_TOKENS: each token must have at least 16 characters")
-        if any(char in self.frame_ancestors for char in ";,\r\n"):
-            raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
-        if self.max_message_chars > self.max_total_chars:
-            raise SettingsError(f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
-                                f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})")
-
 
     def check_entra_support(self) -> None:
         if self.uses_entra_id and not _installed("azure.identity"):
@@ -165,96 +240,43 @@ class Settings:
                                 "needs azure-identity: pip install '.[azure]'")
 
 
-class _EnvReader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str, *, strip: bool = True) -> str | None:
-        value = self._env.get(name)
-        if value is None:
-            return None
-        value = value.strip() if strip else value
-        return value or None
-
-    def items(self, name: str) -> tuple[str, ...]:
-        """A comma-separated list."""
-        return tuple(item.strip() for item in (self.text(name) or "").split(",") if item.strip())
-
-    def required(self, name: str, because: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise SettingsError(f"{name} is required when {because} is set")
-        return value
-
-    def number(self, name: str, kind: Callable[[str], T], default: T, low: float, high: float) -> T:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
-        if not low <= value <= high:  # type: ignore[operator]
-            raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
-        return value
+def _declared() -> Iterator[tuple[dataclasses.Field[Any], Setting]]:
+    for field in dataclasses.fields(Settings):
+        if (spec := field.metadata.get("setting")) is not None:
+            yield field, spec
 
 
-def _upstream_from_env(reader: _EnvReader) -> dict[str, object]:
-    azure = reader.text("AZURE_OPENAI_ENDPOINT")
-    compatible = reader.text("OPENAI_BASE_URL")
-    if azure and compatible:
-        raise SettingsError("set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL, not both")
-    if azure:
-        return {
-            "backend": "azure",
-            "endpoint": _check_endpoint(azure, "AZURE_OPENAI_ENDPOINT"),
-            "api_key": reader.text("AZURE_OPENAI_API_KEY"),
-            "managed_identity_client_id": reader.text("AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID"),
-            "api_version": reader.text("AZURE_OPENAI_API_VERSION") or reader.text("OPENAI_API_VERSION")
-            or DEFAULT_API_VERSION,
-            "deployments": _names(reader.required("AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_ENDPOINT"),
-                                  "AZURE_OPENAI_DEPLOYMENT"),
-        }
-    if compatible:
-        return {
-            "backend": "openai",
-            "endpoint": _check_endpoint(compatible, "OPENAI_BASE_URL"),
-            "api_key": reader.text("OPENAI_API_KEY"),
-            "deployments": _names(reader.required("OPENAI_MODEL", "OPENAI_BASE_URL"), "OPENAI_MODEL"),
-        }
-    return {}
+def _declared_by_name() -> dict[str, Setting]:
+    return {field.name: spec for field, spec in _declared()}
 
 
-def _names(value: str, name: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
-    if not names or any(char in item for item in names for char in "/?#"):
-        raise SettingsError(f"{name} must be a name or a comma-separated list of names, got {value!r}")
+def environment_names() -> list[str]:
+    """Every environment variable a setting is read from, for the README's table."""
+    names: list[str] = []
+    for _, spec in _declared():
+        for backend in ("azure", "openai"):
+            names += [name for name in spec.names(backend) if name not in names]
     return names
 
 
-def _check_endpoint(endpoint: str, name: str) -> str:
+def _backend_of(env: Mapping[str, str]) -> Backend:
+    azure = (env.get("AZURE_OPENAI_ENDPOINT") or "").strip()
+    compatible = (env.get("OPENAI_BASE_URL") or "").strip()
+    if azure and compatible:
+        raise SettingsError("set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL, not both")
+    return "azure" if azure else "openai" if compatible else "simulator"
+
+
+def _check_endpoint(endpoint: str, name: str) -> None:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{name} must be an http(s) URL, got {endpoint!r}")
-    return endpoint
+        raise SettingsError(f"{name} must be an http(s) URL, got {_shown(endpoint)}")
 
 
-
-def _credentials(item: str) -> tuple[str, str]:
-    user, colon, password = item.partition(":")
-    if not colon or not user or not password:
-        raise SettingsError("CHAT_BASIC_AUTH must be user:password pairs separated by commas")
-    return user, password
-
-
-def _check_origin(origin: str) -> str:
-    canonical = canonical_origin(origin)
-    if canonical is None:
-        raise SettingsError(f"CHAT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://tools.example.com")
-    return canonical
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
+def _shown(value: object) -> str:
+    """A value as an error message may quote it: repr, capped."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def canonical_origin(value: str) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .keys import limits_key, settings_key
+from .keys import open_streams_key, settings_key
 
 
 @aiohttp_jinja2.template("index.html")
@@ -37,5 +37,5 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({
         "status": "ok",
         "mode": request.app[settings_key].backend,
-        "open_streams": request.app[limits_key].open_streams,
+        "open_streams": len(request.app[open_streams_key]),
     })

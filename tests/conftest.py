@@ -15,7 +15,7 @@ ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]
 
 @pytest.fixture
 def simulator() -> Simulator:
-    return Simulator()
+    return Simulator(record=True)
 
 
 @pytest.fixture

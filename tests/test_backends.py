@@ -154,7 +154,7 @@ async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
     (tmp_path / ".env").write_text("CHAT_READ_TIMEOUT=soon\nCHAT_PING_INTERVAL=nope\n")
     returncode, _, stderr = await run_to_exit(cwd=tmp_path, CHAT_READ_TIMEOUT="5")
     assert returncode == 2
-    assert stderr.strip() == "error: CHAT_PING_INTERVAL must be a float, got 'nope'"
+    assert stderr.strip() == "error: CHAT_PING_INTERVAL must be a number, got 'nope'"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chat.sse import SseDecoder, frame
-from chat.upstream import CompletionReader
+from chat.upstream.chat_completions import CompletionReader
 
 TEXT = "Grüße 👩‍💻 — «ok»\n\"quoted\" data: x\n\n"
 
@@ -30,7 +30,7 @@ def test_every_split_point_gives_the_same_text(line_end: bytes) -> None:
     body = _azure_stream(TEXT).replace(b"\n", line_end)
     for cut in range(1, len(body)):
         reader = CompletionReader()
-        text = reader.feed(body[:cut]) + reader.feed(body[cut:])
+        text = reader.feed_text(body[:cut]) + reader.feed_text(body[cut:])
         assert text == TEXT, f"cut at byte {cut}"
         assert reader.done
         assert reader.finish_reason == "stop"
@@ -39,7 +39,7 @@ def test_every_split_point_gives_the_same_text(line_end: bytes) -> None:
 
 def test_byte_by_byte() -> None:
     reader = CompletionReader()
-    text = "".join(reader.feed(bytes([byte])) for byte in _azure_stream(TEXT))
+    text = "".join(reader.feed_text(bytes([byte])) for byte in _azure_stream(TEXT))
     assert text == TEXT
     assert reader.done
 
@@ -58,14 +58,14 @@ def test_decoder_skips_comments_and_joins_data_lines() -> None:
 )
 def test_unexpected_chunk_shape_is_an_upstream_error(data: bytes) -> None:
     reader = CompletionReader()
-    assert reader.feed(b"data: " + data + b"\n\n") == ""
+    assert reader.feed_text(b"data: " + data + b"\n\n") == ""
     assert reader.failure is not None
     assert reader.failure.code == "upstream_error"
 
 
 def test_text_before_an_error_in_the_same_read_is_kept() -> None:
     reader = CompletionReader()
-    text = reader.feed(b'data: {"choices": [{"delta": {"content": "kept"}}]}\n\n'
+    text = reader.feed_text(b'data: {"choices": [{"delta": {"content": "kept"}}]}\n\n'
                        b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n'
                        b'data: {"choices": [{"delta": {"content": "dropped"}}]}\n\n')
     assert text == "kept"

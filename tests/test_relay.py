@@ -11,7 +11,10 @@ import aiohttp
 import pytest
 
 from chat.simulator import Fault, Simulator
-from chat.upstream import CompletionStream, create_client
+import httpx2
+
+from chat.upstream import create_client
+from chat.upstream.stream import body_chunks
 from chat.simulator.answers import answer_for, tokens
 
 from .sse_client import chat_body, parse_events, read_events, text_of
@@ -224,9 +227,14 @@ async def test_upstream_body_is_read_straight_from_aiohttp(settings, simulator: 
     """The lean read path is taken; if an SDK update hides it, the relay still works but this says so."""
     client = create_client(settings, settings.endpoint or "", settings.api_key)
     try:
-        async with CompletionStream(client, "gpt-test", [{"role": "user", "content": "hi"}], None) as body:
-            assert isinstance(body, aiohttp.streams.AsyncStreamIterator)
-            received = b"".join([chunk async for chunk in body])
+        body = {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        response = await client.post("/chat/completions", cast_to=httpx2.Response, body=body, stream=True)
+        try:
+            chunks = body_chunks(response)
+            assert isinstance(chunks, aiohttp.streams.AsyncStreamIterator)
+            received = b"".join([chunk async for chunk in chunks])
+        finally:
+            await response.aclose()
         assert received.endswith(b"data: [DONE]\n\n")
     finally:
         await client.close()

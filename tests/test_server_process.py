@@ -77,7 +77,7 @@ async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], nam
 async def test_port_flag_out_of_range_is_one_line() -> None:
     returncode, _, stderr = await run_to_exit("--port", "99999")
     assert returncode == 2
-    assert stderr == "error: PORT (--port) must be between 0 and 65535, got 99999\n"
+    assert stderr == "error: PORT (port) must be between 0 and 65535, got 99999\n"
 
 
 async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port: int, stopper) -> None:

@@ -26,7 +26,7 @@ WAVES = 2
 @pytest.mark.slow
 async def test_waves_of_streams_with_random_aborts(settings) -> None:
     # No keep-alive upstream: connection pools would grow and shrink with the random aborts.
-    simulator = Simulator(token_delay=0.001, keep_alive=False)
+    simulator = Simulator(token_delay=0.001, keep_alive=False, record=True)
     chooser = random.Random(20261125)
     async with simulator.serving() as upstream_url, running_server(
             app := create_app(dataclasses.replace(settings, endpoint=upstream_url, api_key=simulator.api_key))

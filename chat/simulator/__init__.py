@@ -1,8 +1,9 @@
 """A simulated Azure OpenAI endpoint that speaks the exact chat-completions streaming wire format.
 
 It is a real aiohttp app reached over loopback HTTP by the real SDK, so demo mode, tests and
-benchmarks run the production code path. Tests steer it: scripted answers, injected faults,
-and a record of every request, including whether the caller hung up before the end.
+benchmarks run the production code path. Tests steer it: scripted answers, injected faults, and,
+when they ask for it with `record=True`, a record of every request, including whether the caller
+hung up before the end. Demo mode records nothing, so a long-running demo keeps flat memory.
 """
 
 from __future__ import annotations
@@ -19,31 +20,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from . import wire
 from .answers import answer_for, tokens
+from .faults import REFUSALS, Fault, PlannedFault
+
+__all__ = ["Fault", "SimulatedRequest", "Simulator"]
 
 API_KEY_HEADER = "api-key"
-SAFE = {"filtered": False, "severity": "safe"}
-CONTENT_FILTER_RESULTS = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
-MODEL = "gpt-4o-2024-11-20"
-
-
-class Fault(enum.Enum):
-    RATE_LIMITED = "rate_limited"  # 429 with Retry-After before the stream
-    SERVER_ERROR = "server_error"  # 500 before the stream
-    PROMPT_FILTERED = "prompt_filtered"  # 400 content_filter on the prompt
-    CONTENT_FILTER_FINISH = "content_filter_finish"  # stream ends with finish_reason content_filter
-    ERROR_EVENT = "error_event"  # an {"error": ...} event mid-stream
-    DROP = "drop"  # connection dropped mid-stream
-    STALL = "stall"  # goes silent mid-stream until the caller hangs up
-    GARBAGE = "garbage"  # bytes that are not a chunk
-    ODD_CHUNK = "odd_chunk"  # valid JSON of an unexpected shape
-
-
-@dataclasses.dataclass
-class PlannedFault:
-    fault: Fault
-    after_chunks: int = 3
-    retry_after_ms: int = 1000
 
 
 @dataclasses.dataclass
@@ -62,15 +45,26 @@ class SimulatedRequest:
     ended: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
 
+class _After(enum.Enum):
+    """What the stream does after a fault was injected."""
+
+    CONTINUE = "continue"
+    FINISH = "finish"  # no more text: usage and [DONE] follow
+    END = "end"  # the response ends here
+
+
 class Simulator:
     def __init__(self, *, api_key: str = "simulator-key", token_delay: float = 0.0,
-                 first_token_delay: float = 0.0, split_frames: bool = False, keep_alive: bool = True) -> None:
+                 first_token_delay: float = 0.0, split_frames: bool = False, keep_alive: bool = True,
+                 record: bool = False) -> None:
         self.api_key = api_key
         self.keep_alive = keep_alive  # False: one connection per request, so no pool grows anywhere
         self.split_frames = split_frames
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
-        self.requests: list[SimulatedRequest] = []
+        self.record = record
+        self.requests: list[SimulatedRequest] = []  # only with `record`
+        self.open_requests = 0
         self._scripts: collections.deque[str] = collections.deque()
         self._faults: collections.deque[PlannedFault] = collections.deque()
         self._arrivals: asyncio.Queue[SimulatedRequest] = asyncio.Queue()
@@ -102,16 +96,13 @@ class Simulator:
             await runner.cleanup()
 
     async def next_request(self) -> SimulatedRequest:
+        assert self.record, "Simulator(record=True) keeps requests"
         return await self._arrivals.get()
 
     def forget(self) -> None:
         """Drop the records of past requests (long runs keep memory flat)."""
         self.requests.clear()
         self._arrivals = asyncio.Queue()
-
-    @property
-    def open_requests(self) -> int:
-        return sum(1 for request in self.requests if not request.ended.is_set())
 
     def answer(self, body: dict[str, Any]) -> str:
         if self._scripts:
@@ -126,99 +117,95 @@ class Simulator:
 
     async def _azure_completions(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get(API_KEY_HEADER) != self.api_key and _bearer(request) not in self.bearer_tokens:
-            return _error(401, "401", "Access denied due to invalid subscription key or wrong API endpoint.")
+            return wire.error_response(401, "401", "Access denied due to invalid subscription key or wrong API "
+                                       "endpoint.")
         if "api-version" not in request.query:
-            return _error(404, "404", "Resource not found")
+            return wire.error_response(404, "404", "Resource not found")
         return await self._completions(request, azure=True)
 
     async def _openai_completions(self, request: web.Request) -> web.StreamResponse:
         """The plain chat-completions dialect of OpenAI and of self-hosted servers: no content filters."""
         if _bearer(request) != self.api_key:
-            return _error(401, "invalid_api_key", "Incorrect API key provided.")
+            return wire.error_response(401, "invalid_api_key", "Incorrect API key provided.")
         return await self._completions(request, azure=False)
 
     async def _completions(self, request: web.Request, *, azure: bool) -> web.StreamResponse:
         body = await request.json()
-        record = SimulatedRequest(request.path, dict(request.headers), body)
-        self.requests.append(record)
-        self._arrivals.put_nowait(record)
+        record = SimulatedRequest(request.path, dict(request.headers) if self.record else {}, body)
+        if self.record:
+            self.requests.append(record)
+            self._arrivals.put_nowait(record)
+        self.open_requests += 1
         try:
-            return await self._respond(request, record, azure)
+            planned = self._faults.popleft() if self._faults else None
+            if planned and (refuse := REFUSALS.get(planned.fault)):
+                return refuse(planned)
+            answer = self.answer(body)
+            if not body.get("stream"):
+                return web.json_response(wire.completion(answer))
+            return await self._stream(request, record, answer, planned, azure)
         except (asyncio.CancelledError, ConnectionError):
             record.hung_up = True
             raise
         finally:
+            self.open_requests -= 1
             record.ended_at = time.monotonic()
             record.ended.set()
 
-    async def _respond(self, request: web.Request, record: SimulatedRequest, azure: bool) -> web.StreamResponse:
-        planned = self._faults.popleft() if self._faults else None
-        fault = planned.fault if planned else None
-        if planned and fault is Fault.RATE_LIMITED:
-            return _error(429, "429", "Requests have exceeded the token rate limit of your current tier. "
-                          "Please retry after 1 second.", headers={
-                              "retry-after": str(max(1, planned.retry_after_ms // 1000)),
-                              "retry-after-ms": str(planned.retry_after_ms)})
-        if fault is Fault.SERVER_ERROR:
-            return _error(500, "InternalServerError", "The server had an error while processing your request.")
-        if fault is Fault.PROMPT_FILTERED:
-            return _error(400, "content_filter", "The response was filtered due to the prompt triggering "
-                          "the content management policy.",
-                          innererror={"code": "ResponsibleAIPolicyViolation"})
-        answer = self.answer(record.body)
-        if not record.body.get("stream"):
-            return web.json_response(_completion(answer))
-
+    async def _stream(self, request: web.Request, record: SimulatedRequest, answer: str,
+                      planned: PlannedFault | None, azure: bool) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
         stream = _ChunkWriter(response, self.split_frames, azure)
         if azure:
-            await stream.send({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                               "prompt_filter_results": [{"prompt_index": 0,
-                                                          "content_filter_results": CONTENT_FILTER_RESULTS}]})
+            await stream.send(wire.prompt_filter_chunk())
         record.streaming.set()
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
-        await stream.send(_chunk({"content": "", "refusal": None, "role": "assistant"}))
-        pieces = tokens(answer)
-        for number, piece in enumerate(pieces):
+        await stream.send(wire.chunk({"content": "", "refusal": None, "role": "assistant"}))
+        finish_reason = "stop"
+        for number, piece in enumerate(tokens(answer)):
             if planned and number == planned.after_chunks:
-                if fault is Fault.CONTENT_FILTER_FINISH:
-                    await stream.send(_chunk({}, finish_reason="content_filter"))
+                after = await _inject(planned.fault, stream, request)
+                if after is _After.END:
+                    return response
+                if after is _After.FINISH:
+                    finish_reason = "content_filter"
                     break
-                if fault is Fault.ERROR_EVENT:
-                    await stream.send({"error": {"code": "server_error", "message": "The model failed."}})
-                    return response
-                if fault is Fault.GARBAGE:
-                    await response.write(b"data: {\"choices\": [{\"delta\": \x00 not json\n\n")
-                if fault is Fault.ODD_CHUNK:
-                    await stream.send({"choices": [{"index": 0, "delta": {"content": ["not", "text"]}}]})
-                if fault is Fault.DROP:
-                    assert request.transport is not None
-                    request.transport.abort()
-                    return response
-                if fault is Fault.STALL:
-                    await asyncio.Event().wait()  # until the caller hangs up
             if number and self.token_delay:
                 await asyncio.sleep(self.token_delay)
-            await stream.send(_chunk({"content": piece}))
+            await stream.send(wire.chunk({"content": piece}))
             record.content_chunks_sent += 1
             if number == 0 and azure:
-                # A late annotation the way Azure's asynchronous filter sends it: no delta at all.
-                await stream.send({**_chunk({}), "choices": [
-                    {"index": 0, "finish_reason": None, "content_filter_results": CONTENT_FILTER_RESULTS,
-                     "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": 1}}]})
-        else:
-            await stream.send(_chunk({}, finish_reason="stop"))
-        prompt_tokens = sum(len(tokens(m.get("content", ""))) for m in record.body.get("messages", []))
+                await stream.send(wire.annotation_chunk())
+        await stream.send(wire.chunk({}, finish_reason=finish_reason))
         if (record.body.get("stream_options") or {}).get("include_usage"):
-            await stream.send({**_chunk({}), "choices": [], "usage": {
-                "completion_tokens": record.content_chunks_sent, "prompt_tokens": prompt_tokens,
-                "total_tokens": record.content_chunks_sent + prompt_tokens}})
-        await response.write(b"data: [DONE]\n\n")
+            prompt_tokens = sum(len(tokens(m.get("content", ""))) for m in record.body.get("messages", []))
+            await stream.send(wire.usage_chunk(prompt_tokens, record.content_chunks_sent))
+        await response.write(wire.DONE)
         await response.write_eof()
         record.completed = True
         return response
+
+
+async def _inject(fault: Fault, stream: _ChunkWriter, request: web.Request) -> _After:
+    """The one place where a planned fault breaks a stream that has begun."""
+    if fault is Fault.CONTENT_FILTER_FINISH:
+        return _After.FINISH
+    if fault is Fault.ERROR_EVENT:
+        await stream.send(wire.error_event("server_error", "The model failed."))
+        return _After.END
+    if fault is Fault.GARBAGE:
+        await stream.write(b"data: {\"choices\": [{\"delta\": \x00 not json\n\n")
+    elif fault is Fault.ODD_CHUNK:
+        await stream.send({"choices": [{"index": 0, "delta": {"content": ["not", "text"]}}]})
+    elif fault is Fault.DROP:
+        assert request.transport is not None
+        request.transport.abort()
+        return _After.END
+    elif fault is Fault.STALL:
+        await asyncio.Event().wait()  # until the caller hangs up
+    return _After.CONTINUE
 
 
 class _ChunkWriter:
@@ -231,9 +218,10 @@ class _ChunkWriter:
 
     async def send(self, chunk: dict[str, Any]) -> None:
         if not self._azure:
-            for choice in chunk.get("choices", ()):
-                choice.pop("content_filter_results", None)
-        event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+            chunk = wire.without_filter_results(chunk)
+        await self.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+
+    async def write(self, event: bytes) -> None:
         if self._split:
             middle = len(event) // 2 + 1
             await self._response.write(event[:middle])
@@ -245,25 +233,3 @@ class _ChunkWriter:
 def _bearer(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token if scheme == "Bearer" else None
-
-
-def _chunk(delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[str, Any]:
-    return {
-        "choices": [{
-            "content_filter_results": CONTENT_FILTER_RESULTS if delta.get("content") else {},
-            "delta": delta, "finish_reason": finish_reason, "index": 0, "logprobs": None}],
-        "created": 1732500000, "id": "chatcmpl-simulated", "model": MODEL,
-        "object": "chat.completion.chunk", "system_fingerprint": "fp_simulated",
-    }
-
-
-def _completion(answer: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-simulated", "object": "chat.completion", "model": MODEL, "created": 1732500000,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": answer}}]}
-
-
-def _error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
-           **extra: Any) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status,
-                             headers=headers)

@@ -1,0 +1,73 @@
+"""The Chat Completions dialect: raw stream bytes in, the text of each read and the ending out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..errors import ChatError
+from ..events import Finished, StreamEvent, TextDelta
+from ..sse import SseDecoder
+from .failures import ended_early, failure_in_stream, unreadable
+
+
+class CompletionReader:
+    """Decodes `chat.completion.chunk` events as they arrive, split anywhere across reads."""
+
+    __slots__ = ("_decoder", "chunks", "done", "failure", "finish_reason", "usage")
+
+    def __init__(self) -> None:
+        self._decoder = SseDecoder()
+        self.chunks = 0
+        self.done = False  # `[DONE]` arrived
+        self.failure: ChatError | None = None  # set once; the text before it still counts
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    def feed(self, raw: bytes) -> list[StreamEvent]:
+        """The text carried by the complete events in `raw` (and what earlier reads left pending)."""
+        text = self.feed_text(raw)
+        return [TextDelta(text)] if text else []
+
+    def feed_text(self, raw: bytes) -> str:
+        pieces: list[str] = []
+        for data in self._decoder.feed(raw):
+            if data == b"[DONE]":
+                self.done = True
+                break
+            try:
+                chunk = orjson.loads(data)
+                self._take(chunk, pieces)
+            except ChatError as error:
+                self.failure = error
+                break
+            except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError):
+                self.failure = unreadable()
+                break
+        return "".join(pieces)
+
+    def finished(self) -> Finished:
+        """How the answer ended, once the body is over; an answer cut short raises."""
+        if not self.done and self.finish_reason is None:
+            raise ended_early()
+        return Finished(self.finish_reason or "stop", self.usage)
+
+    def _take(self, chunk: dict[str, Any], pieces: list[str]) -> None:
+        self.chunks += 1
+        if "error" in chunk:
+            raise failure_in_stream(chunk["error"])
+        if usage := chunk.get("usage"):
+            self.usage = usage
+        # Azure sends chunks with no choices (prompt filter results, usage) and choices
+        # without a delta (late content-filter annotations).
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if delta and (content := delta.get("content")):
+                if not isinstance(content, str):
+                    raise TypeError("content is not text")
+                pieces.append(content)
+            if reason := choice.get("finish_reason"):
+                self.finish_reason = reason
