@@ -87,6 +87,20 @@ async def test_embed_page_chats_inside_a_frame(open_chat: OpenChat, host_url: st
     await expect(chat.conversations.locator(".conversation-open")).to_have_text(["Where are you?"])
 
 
+async def test_embed_panel_closes_on_a_click_beside_it_on_a_wide_frame(open_chat: OpenChat, chat_url: str) -> None:
+    chat = await open_chat(chat_url + "embed", viewport={"width": 1000, "height": 700})
+    page = chat.page
+    sidebar = page.locator("#sidebar")
+    await expect(sidebar).to_be_hidden()  # a panel at every width, not a column
+    await page.get_by_role("button", name="Conversations").click()
+    await expect(sidebar).to_be_visible()
+    box = await sidebar.bounding_box()
+    assert box is not None and box["x"] + box["width"] < 800
+    await page.mouse.click(900, 350)  # on the dimmed chat beside the panel
+    await expect(sidebar).to_be_hidden()
+    await expect(page.get_by_role("button", name="Conversations")).to_have_attribute("aria-expanded", "false")
+
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 

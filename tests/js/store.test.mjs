@@ -2,23 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { ConversationStore, STORAGE_KEY } from "../../web/static/store.js";
-
-class FakeStorage {
-  constructor(initial = {}) {
-    this.items = new Map(Object.entries(initial));
-    this.full = false;
-  }
-  getItem(key) {
-    return this.items.has(key) ? this.items.get(key) : null;
-  }
-  setItem(key, value) {
-    if (this.full) throw new DOMException("quota", "QuotaExceededError");
-    this.items.set(key, String(value));
-  }
-  removeItem(key) {
-    this.items.delete(key);
-  }
-}
+import { FakeStorage } from "./fake-storage.mjs";
 
 test("a conversation is stored once it has a message, and survives a reload", () => {
   const storage = new FakeStorage();
@@ -98,4 +82,23 @@ test("without any storage, conversations live in memory", () => {
   const conversation = store.create();
   conversation.messages.push({ role: "user", content: "x" });
   assert.equal(store.touch(conversation), true);
+});
+
+test("a reload keeps this tab's conversation that has no message yet, first", () => {
+  const storage = new FakeStorage();
+  const otherTab = new ConversationStore(storage);
+  const store = new ConversationStore(storage);
+  const draft = store.create();
+  const stored = otherTab.create();
+  stored.messages.push({ role: "user", content: "from the other tab" });
+  otherTab.touch(stored);
+  store.load();
+  assert.deepEqual(store.list().map((c) => c.id), [draft.id, stored.id]);
+});
+
+test("which storage events concern the conversations", () => {
+  const store = new ConversationStore(new FakeStorage());
+  assert.equal(store.isChangedBy(STORAGE_KEY), true);
+  assert.equal(store.isChangedBy(null), true); // the storage was cleared
+  assert.equal(store.isChangedBy("something.else"), false);
 });

@@ -3,6 +3,7 @@
 
 import { streamChat } from "./api.js";
 import { Controller } from "./controller.js";
+import { MessageList } from "./message-list.js";
 import { ConversationStore } from "./store.js";
 import { View } from "./view.js";
 
@@ -25,6 +26,7 @@ if (!storage) view.showStorageWarning();
 const controller = new Controller({
   store: new ConversationStore(storage),
   view,
+  messageList: new MessageList(document),
   chatUrl: new URL("api/chat", document.baseURI),
   settings: view.settings(),
   streamChat,

@@ -1,10 +1,9 @@
 // What happens when the person acts: send, stop, retry, switch, delete. Holds the state
-// of the one answer that may be streaming; the store keeps the conversations, the view
-// draws them.
+// of the one answer that may be streaming; the store keeps the conversations, the message
+// list draws the open one and the view draws the rest of the page.
 
 import { OUTCOME } from "./api.js";
 import { ROLE, TURN, countChars, toRequestMessages, trimToLimits } from "./conversation.js";
-import { STORAGE_KEY } from "./store.js";
 
 const SAVE_WHILE_STREAMING_MS = 1000;
 const UNDO_DELETE_MS = 10000;
@@ -14,11 +13,13 @@ const NUMBER_FORMAT = new Intl.NumberFormat();
 export class Controller {
   /**
    * @param {{store: import("./store.js").ConversationStore, view: import("./view.js").View,
+   *          messageList: import("./message-list.js").MessageList,
    *          chatUrl: URL, settings: object, streamChat: Function}} parts
    */
-  constructor({ store, view, chatUrl, settings, streamChat }) {
+  constructor({ store, view, messageList, chatUrl, settings, streamChat }) {
     this.store = store;
     this.view = view;
+    this.messageList = messageList;
     this.chatUrl = chatUrl;
     this.settings = settings;
     this.streamChat = streamChat;
@@ -32,7 +33,7 @@ export class Controller {
     view.bindSend((text) => this.send(text));
     view.bindComposerInput((text) => this.checkComposer(text));
     view.bindStop(() => this.stop());
-    view.bindRetry(() => this.retry());
+    messageList.bindRetry(() => this.retry());
     view.bindNewChat(() => this.newChat());
     view.bindSelectConversation((id) => this.select(id));
     view.bindDeleteConversation((id) => this.remove(id));
@@ -71,10 +72,10 @@ export class Controller {
     if (this.isRetryable(conversation, previousLast)) {
       // A new question replaces the offer to retry the failed one.
       this.stopCountdown();
-      this.view.updateMessageStatus(conversation.messages[previousLast], previousLast);
+      this.messageList.updateStatus(conversation.messages[previousLast], previousLast);
     }
     conversation.messages.push({ role: ROLE.USER, content: text });
-    this.view.appendUserMessage(conversation.messages.at(-1), conversation.messages.length - 1);
+    this.messageList.appendUserMessage(conversation.messages.at(-1), conversation.messages.length - 1);
     this.request();
   }
 
@@ -89,7 +90,7 @@ export class Controller {
     const index = conversation.messages.length - 1;
     this.save(conversation);
     this.view.renderConversationList(this.store.list(), conversation.id);
-    this.view.beginAssistantMessage(message, index);
+    this.messageList.beginAnswer(message, index);
     this.view.setStreaming(true);
 
     const abort = new AbortController();
@@ -99,7 +100,7 @@ export class Controller {
       deployment: this.view.selectedDeployment(),
       onDelta: (text) => {
         message.content += text;
-        if (this.active === conversation) this.view.updateStreamingText(message.content);
+        if (this.active === conversation) this.messageList.updateAnswer(message.content);
         this.saveSoon(conversation);
       },
     });
@@ -134,7 +135,7 @@ export class Controller {
     this.view.setStreaming(false);
     if (this.active !== conversation) return;
     const retryable = this.isRetryable(conversation, index);
-    this.view.finishAssistantMessage(message, index, { retryable, retryWait: this.retryWait(message) });
+    this.messageList.finishAnswer(message, index, { retryable, retryWait: this.retryWait(message) });
     if (retryable && message.retryAt) this.startCountdown(conversation, index);
   }
 
@@ -151,7 +152,7 @@ export class Controller {
     this.stopCountdown();
     // The failed turn is replaced, not kept beside the new answer.
     conversation.messages.pop();
-    this.view.removeMessage(index);
+    this.messageList.removeMessage(index);
     this.view.focusComposer();
     this.request();
   }
@@ -178,7 +179,7 @@ export class Controller {
         return;
       }
       const wait = this.retryWait(message);
-      this.view.updateMessageStatus(message, index, { retryable: true, retryWait: wait });
+      this.messageList.updateStatus(message, index, { retryable: true, retryWait: wait });
       if (wait === 0) this.stopCountdown();
     };
     this.countdownTimer = setInterval(tick, COUNTDOWN_TICK_MS);
@@ -205,7 +206,7 @@ export class Controller {
     const last = conversation.messages.length - 1;
     const retryable = this.isRetryable(conversation, last);
     const retryWait = retryable ? this.retryWait(conversation.messages[last]) : 0;
-    this.view.renderMessages(conversation.messages, { retryIndex: retryable ? last : -1, retryWait });
+    this.messageList.render(conversation.messages, { retryIndex: retryable ? last : -1, retryWait });
     this.view.renderConversationList(this.store.list(), conversation.id);
     this.view.hideTrimNotice();
     if (retryWait > 0) this.startCountdown(conversation, last);
@@ -270,19 +271,11 @@ export class Controller {
 
   onStorageChange(key) {
     // Another tab changed the conversations. Follow it unless an answer is streaming here.
-    if ((key !== STORAGE_KEY && key !== null) || this.stream) return;
+    if (!this.store.isChangedBy(key) || this.stream) return;
     const activeId = this.active?.id;
-    const draft = this.active && this.active.messages.length === 0 ? this.active : null;
-    this.store.load();
-    const current = this.store.get(activeId);
-    if (current) this.show(current);
-    else if (draft) {
-      this.store.conversations.unshift(draft);
-      this.show(draft);
-    } else {
-      const [latest] = this.store.list();
-      this.show(latest ?? this.store.create());
-    }
+    this.store.load(); // keeps this tab's new, still empty conversation
+    const [latest] = this.store.list();
+    this.show(this.store.get(activeId) ?? latest ?? this.store.create());
   }
 
   // ---- persistence ------------------------------------------------------------------

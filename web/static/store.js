@@ -35,8 +35,12 @@ export class ConversationStore {
     this.load();
   }
 
-  /** Re-read from storage (another tab may have written). */
+  /**
+   * Re-read from storage (another tab may have written). A conversation with no message
+   * is not stored yet: it is this tab's own and stays, first.
+   */
   load() {
+    const unstored = this.conversations.filter((conversation) => conversation.messages.length === 0);
     let parsed = null;
     try {
       parsed = JSON.parse(this.storage.getItem(STORAGE_KEY) ?? "null");
@@ -46,6 +50,12 @@ export class ConversationStore {
     const list = Array.isArray(parsed?.conversations) ? parsed.conversations : [];
     this.conversations = list.filter(isConversation).map(reviveConversation);
     this.sort();
+    this.conversations.unshift(...unstored);
+  }
+
+  /** Whether a `storage` event for `key` may have changed the conversations (null: storage cleared). */
+  isChangedBy(key) {
+    return key === STORAGE_KEY || key === null;
   }
 
   /** @returns {boolean} false when the browser refused to store (quota, privacy mode) */

@@ -1,0 +1,97 @@
+// The messages of the open conversation: drawn whole, added to, the streaming answer
+// replaced by its finished form. Model text reaches the page only through the sanitized
+// markdown of message-markup.js.
+
+import { copyCode } from "./copy-code.js";
+import { FollowScroll } from "./follow-scroll.js";
+import { delegate, qs } from "./helpers.js";
+import { LiveAnswer } from "./live-answer.js";
+import { messageElement, messageShell, statusFooter } from "./message-markup.js";
+
+export class MessageList {
+  constructor(root = document) {
+    this.list = qs("#messages", root);
+    this.emptyState = qs("#empty-state", root);
+    this.scroll = new FollowScroll(qs("#messages-scroller", root), qs("#jump-latest", root));
+    this.live = null; // the LiveAnswer being streamed
+    delegate(this.list, "[data-action='copy-code']", "click", (copyButton) => copyCode(copyButton));
+  }
+
+  bindRetry(handler) {
+    delegate(this.list, "[data-action='retry']", "click", () => handler());
+  }
+
+  /** Replace the whole list with a conversation's messages. */
+  render(messages, { retryIndex = -1, retryWait = 0 } = {}) {
+    this.endLive();
+    const articles = messages.map((message, index) =>
+      messageElement(message, index, { retryable: index === retryIndex, retryWait }),
+    );
+    this.list.replaceChildren(...articles);
+    this.updateEmptyState();
+    this.scroll.scrollToLatest();
+  }
+
+  appendUserMessage(message, index) {
+    this.list.append(messageElement(message, index, {}));
+    this.updateEmptyState();
+    this.scroll.scrollToLatest();
+  }
+
+  /** Add the assistant turn that is about to stream, with a typing indicator. */
+  beginAnswer(message, index) {
+    this.live?.cancel();
+    const article = messageShell(message, index);
+    this.live = new LiveAnswer(article, () => this.scroll.keepFollowing());
+    this.list.append(article);
+    this.list.setAttribute("aria-busy", "true");
+    this.updateEmptyState();
+    this.scroll.scrollToLatest();
+  }
+
+  /** New text for the streaming answer. */
+  updateAnswer(text) {
+    this.live?.update(text);
+  }
+
+  /** The streaming answer has ended: draw it whole, once, with its status. */
+  finishAnswer(message, index, { retryable = false, retryWait = 0 } = {}) {
+    const replacement = messageElement(message, index, { retryable, retryWait });
+    const current = this.live?.article ?? this.article(index);
+    if (current) current.replaceWith(replacement);
+    else this.list.append(replacement);
+    this.endLive();
+    this.scroll.keepFollowing();
+  }
+
+  /** Redraw only the status line of one message (e.g. a retry countdown). */
+  updateStatus(message, index, { retryable = false, retryWait = 0 } = {}) {
+    const article = this.article(index);
+    if (!article) return;
+    const hadFocus = article.contains(document.activeElement);
+    const footer = statusFooter(message, { retryable, retryWait });
+    qs(".message-footer", article).replaceWith(footer);
+    if (hadFocus) qs(".retry-button", footer)?.focus();
+  }
+
+  /** Remove one message (a failed turn about to be retried). */
+  removeMessage(index) {
+    this.article(index)?.remove();
+    this.updateEmptyState();
+  }
+
+  article(index) {
+    return this.list.querySelector(`[data-index="${index}"]`);
+  }
+
+  // No answer streams in the list any more (finished, or the list was redrawn).
+  endLive() {
+    this.live?.cancel();
+    this.live = null;
+    this.list.setAttribute("aria-busy", "false");
+  }
+
+  updateEmptyState() {
+    this.emptyState.hidden = this.list.childElementCount > 0;
+  }
+}
