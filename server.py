@@ -38,11 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
-    source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)" if settings.simulated else without_credentials(
-        settings.endpoint or "")
+    source = (
+        "the built-in simulator (no AZURE_OPENAI_ENDPOINT)"
+        if settings.simulated
+        else without_credentials(settings.endpoint or "")
+    )
     ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
-    web.run_app(create_process_app(settings), host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG,
-                print=lambda _: print(ready, flush=True), **run_options(settings))
+    web.run_app(
+        create_process_app(settings),
+        host=settings.host,
+        port=settings.port,
+        backlog=LISTEN_BACKLOG,
+        print=lambda _: print(ready, flush=True),
+        **run_options(settings),
+    )
     return 0
 
 

@@ -27,8 +27,10 @@ ONE = Scenario("1 stream", 1, words=10, token_delay=0.01, rounds=60)
 HUNDRED = Scenario("100 streams", 100, words=150, token_delay=0.02, rounds=2)
 SLOW = Scenario("1,000 slow streams", 1000, words=40, token_delay=0.2, hold=True)
 FULL = (ONE, HUNDRED, SLOW)
-SMOKE = (Scenario("1 stream", 1, words=20, token_delay=0.005, rounds=5),
-         Scenario("20 streams", 20, words=40, token_delay=0.01, hold=True))
+SMOKE = (
+    Scenario("1 stream", 1, words=20, token_delay=0.005, rounds=5),
+    Scenario("20 streams", 20, words=40, token_delay=0.01, hold=True),
+)
 SATURATION_BUDGET = 60.0  # seconds
 
 
@@ -50,18 +52,26 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     spied: Profile | None = None
     try:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
-        upstream = "http://127.0.0.1:{}".format(runner.addresses[0][1])
+        upstream = f"http://127.0.0.1:{runner.addresses[0][1]}"
         async with contextlib.AsyncExitStack() as stack:
             relay = await stack.enter_async_context(
-                RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key))
+                RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key)
+            )
             naive = await stack.enter_async_context(
-                RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key))
-            session = await stack.enter_async_context(aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)))
-            bench = Bench(simulator, session, Target("direct", upstream, direct=True, api_key=simulator.api_key),
-                          [(Target("relay", relay.url), relay), (Target("naive", naive.url), naive)])
-            progress(f"upstream {upstream}, relay pid {relay.pid}, naive relay pid {naive.pid}, "
-                     f"fd limit {fd_limit}")
+                RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key)
+            )
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+                )
+            )
+            bench = Bench(
+                simulator,
+                session,
+                Target("direct", upstream, direct=True, api_key=simulator.api_key),
+                [(Target("relay", relay.url), relay), (Target("naive", naive.url), naive)],
+            )
+            progress(f"upstream {upstream}, relay pid {relay.pid}, naive relay pid {naive.pid}, fd limit {fd_limit}")
             await bench.warm_up()
             for scenario in scenarios:
                 for target, process in bench.targets:
@@ -114,11 +124,13 @@ def _exactness(runs: list[LoadRun], aborts: list[AbortRun]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true", help="1 and 20 streams, no saturation: seconds")
-    parser.add_argument("--no-profile", dest="profile", action="store_false",
-                        help="skip the py-spy profile of the 100-stream run")
+    parser.add_argument(
+        "--no-profile", dest="profile", action="store_false", help="skip the py-spy profile of the 100-stream run"
+    )
     args = parser.parse_args(argv)
     return asyncio.run(benchmark(args.smoke, args.profile))
 

@@ -95,8 +95,7 @@ class StreamResult:
         return [later - earlier for earlier, later in zip(self.text_reads, self.text_reads[1:])]
 
 
-async def stream_chat(session: aiohttp.ClientSession, target: Target, question: str,
-                      timeout: float) -> StreamResult:
+async def stream_chat(session: aiohttp.ClientSession, target: Target, question: str, timeout: float) -> StreamResult:
     """One whole answer, read as it arrives; failures are recorded, not raised."""
     url, body, headers = target.request(question)
     events = UpstreamEvents() if target.direct else RelayEvents()
@@ -125,8 +124,9 @@ async def stream_chat(session: aiohttp.ClientSession, target: Target, question: 
     return result
 
 
-async def stream_many(session: aiohttp.ClientSession, target: Target, questions: Sequence[str],
-                      timeout: float) -> list[StreamResult]:
+async def stream_many(
+    session: aiohttp.ClientSession, target: Target, questions: Sequence[str], timeout: float
+) -> list[StreamResult]:
     """All questions at once: len(questions) concurrent streams."""
     return list(await asyncio.gather(*(stream_chat(session, target, q, timeout) for q in questions)))
 
@@ -138,9 +138,18 @@ class Abort:
     aborted_at: float | None = None
 
 
-async def stream_then_abort(session: aiohttp.ClientSession, target: Target, question: str, *,
-                            wait_for_text: bool, arrivals: asyncio.Queue[Abort], ready: asyncio.Event,
-                            spread: float, rng: random.Random, timeout: float) -> Abort:
+async def stream_then_abort(
+    session: aiohttp.ClientSession,
+    target: Target,
+    question: str,
+    *,
+    wait_for_text: bool,
+    arrivals: asyncio.Queue[Abort],
+    ready: asyncio.Event,
+    spread: float,
+    rng: random.Random,
+    timeout: float,
+) -> Abort:
     """Open a stream, wait for text (or only the headers), then close it as a browser's Stop does.
 
     Each stream reports to `arrivals` once open (or failed), then waits for `ready`. The aborts are

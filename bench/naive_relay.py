@@ -29,7 +29,8 @@ def event(name: str, data: object) -> bytes:
 async def post_chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     stream = await request.app[client_key].chat.completions.create(
-        model=os.environ["AZURE_OPENAI_DEPLOYMENT"], messages=body["messages"], stream=True)
+        model=os.environ["AZURE_OPENAI_DEPLOYMENT"], messages=body["messages"], stream=True
+    )
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
     finish_reason = None
@@ -62,8 +63,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args()
-    web.run_app(create_app(), host=args.host, port=args.port,
-                print=lambda _: print(f"chat server on http://{args.host}:{args.port}/ (naive relay)", flush=True))
+    web.run_app(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        print=lambda _: print(f"chat server on http://{args.host}:{args.port}/ (naive relay)", flush=True),
+    )
 
 
 if __name__ == "__main__":

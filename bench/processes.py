@@ -39,7 +39,7 @@ def free_port() -> int:
 def cpu_seconds(pid: int | str = "self") -> float:
     """User plus system CPU time of a process, from /proc/PID/stat."""
     stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
@@ -59,10 +59,18 @@ class RelayProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._argv = [sys.executable, *argv, "--host", "127.0.0.1", "--port", str(self.port)]
-        clean = {key: value for key, value in os.environ.items()
-                 if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"}
-        self._env = {**clean, **UNLIMITED, "AZURE_OPENAI_ENDPOINT": upstream_url,
-                     "AZURE_OPENAI_API_KEY": api_key, "AZURE_OPENAI_DEPLOYMENT": "bench"}
+        clean = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"
+        }
+        self._env = {
+            **clean,
+            **UNLIMITED,
+            "AZURE_OPENAI_ENDPOINT": upstream_url,
+            "AZURE_OPENAI_API_KEY": api_key,
+            "AZURE_OPENAI_DEPLOYMENT": "bench",
+        }
         self._log = tempfile.TemporaryFile()
         self._process: asyncio.subprocess.Process | None = None
 
@@ -73,8 +81,13 @@ class RelayProcess:
 
     async def __aenter__(self) -> RelayProcess:
         self._process = await asyncio.create_subprocess_exec(
-            *self._argv, cwd=ROOT, env=self._env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=self._log)
+            *self._argv,
+            cwd=ROOT,
+            env=self._env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log,
+        )
         assert self._process.stdout is not None
         try:
             line = await asyncio.wait_for(self._process.stdout.readline(), 30)
@@ -85,8 +98,9 @@ class RelayProcess:
             raise RuntimeError(f"{self.name} did not start: {line!r}\n{self.log_tail()}")
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     async def stop(self) -> None:

@@ -40,8 +40,20 @@ async def sample(pid: int, load: Awaitable[T], rate: int = 250) -> tuple[T, Prof
     with tempfile.TemporaryDirectory() as directory:
         output = Path(directory) / "profile.txt"
         spy = await asyncio.create_subprocess_exec(
-            program, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "--nonblocking",
-            "--output", str(output), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            program,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(output),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await asyncio.sleep(0.5)  # attached before the load starts
             result = await load

@@ -75,9 +75,15 @@ class LoadRun:
         if not firsts or not lasts or max(firsts) >= min(lasts):
             return self.gap(fraction)
         begin, end = max(firsts), min(lasts)
-        return percentile([later - earlier for r in self.results
-                           for earlier, later in zip(r.text_reads, r.text_reads[1:])
-                           if earlier >= begin and later <= end], fraction)
+        return percentile(
+            [
+                later - earlier
+                for r in self.results
+                for earlier, later in zip(r.text_reads, r.text_reads[1:])
+                if earlier >= begin and later <= end
+            ],
+            fraction,
+        )
 
     @property
     def chunk_rate(self) -> float:
@@ -119,15 +125,24 @@ class SaturationStep:
         """Every text exact, p95 added delay under the limit, and the upstream not held back."""
         run = self.runs[target]
         added = self.added_p95(target)
-        return (run.exact == len(run.results) and added is not None and added < DELAY_LIMIT
-                and run.chunk_rate >= 0.9 * self.runs["direct"].chunk_rate)
+        return (
+            run.exact == len(run.results)
+            and added is not None
+            and added < DELAY_LIMIT
+            and run.chunk_rate >= 0.9 * self.runs["direct"].chunk_rate
+        )
 
 
 class Bench:
     """The simulated upstream (in this process), the client session, and the targets to drive."""
 
-    def __init__(self, simulator: BenchSimulator, session: aiohttp.ClientSession, direct: Target,
-                 relays: Sequence[tuple[Target, RelayProcess]]) -> None:
+    def __init__(
+        self,
+        simulator: BenchSimulator,
+        session: aiohttp.ClientSession,
+        direct: Target,
+        relays: Sequence[tuple[Target, RelayProcess]],
+    ) -> None:
         self.simulator = simulator
         self.session = session
         self.direct = direct
@@ -166,17 +181,24 @@ class Bench:
             results.extend(await load)
         wall = time.monotonic() - started
         records = self._records(since)
-        run = LoadRun(scenario, target.name, results, wall,
-                      sum(record.content_chunks_sent for record in records), cpu_seconds() - bench_cpu,
-                      max(r.ended_at or 0.0 for r in records) - min(r.started for r in records) if records else 0.0)
+        run = LoadRun(
+            scenario,
+            target.name,
+            results,
+            wall,
+            sum(record.content_chunks_sent for record in records),
+            cpu_seconds() - bench_cpu,
+            max(r.ended_at or 0.0 for r in records) - min(r.started for r in records) if records else 0.0,
+        )
         if process is not None:
             run.server_cpu = process.cpu_seconds() - server_cpu
             run.peak_rss_kib = process.peak_rss_kib()
             run.idle_rss_kib, run.open_rss_kib, run.open_streams = idle_rss, open_rss, open_streams
         return run
 
-    async def _rss_with_most_open(self, process: RelayProcess, since: int,
-                                  load: asyncio.Task[list[StreamResult]]) -> tuple[int, int | None]:
+    async def _rss_with_most_open(
+        self, process: RelayProcess, since: int, load: asyncio.Task[list[StreamResult]]
+    ) -> tuple[int, int | None]:
         """The relay's RSS at the moment most upstream streams were sending text at once."""
         most, rss = 0, None
         deadline = time.monotonic() + 120
@@ -198,10 +220,22 @@ class Bench:
         arrivals: asyncio.Queue[Abort] = asyncio.Queue()
         ready = asyncio.Event()
         rng = random.Random(seed)
-        tasks = [asyncio.create_task(stream_then_abort(
-            self.session, target, question(f"abort-{phase}-{target.name}", number, 3000),
-            wait_for_text=streaming, arrivals=arrivals, ready=ready, spread=0.5, rng=rng, timeout=30))
-            for number in range(count)]
+        tasks = [
+            asyncio.create_task(
+                stream_then_abort(
+                    self.session,
+                    target,
+                    question(f"abort-{phase}-{target.name}", number, 3000),
+                    wait_for_text=streaming,
+                    arrivals=arrivals,
+                    ready=ready,
+                    spread=0.5,
+                    rng=rng,
+                    timeout=30,
+                )
+            )
+            for number in range(count)
+        ]
         try:
             async with asyncio.timeout(20):
                 for _ in range(count):
@@ -222,11 +256,22 @@ class Bench:
             abort = aborts.get(record.body["messages"][-1]["content"])
             if abort and abort.opened and abort.aborted_at is not None and record.ended_at is not None:
                 latencies.append(max(0.0, record.ended_at - abort.aborted_at))
-        return AbortRun(phase, target.name, count, sum(a.opened for a in aborts.values()), latencies,
-                        sum(not r.ended.is_set() for r in records))
+        return AbortRun(
+            phase,
+            target.name,
+            count,
+            sum(a.opened for a in aborts.values()),
+            latencies,
+            sum(not r.ended.is_set() for r in records),
+        )
 
-    async def saturate(self, budget: float, steps: Sequence[int] = (20, 40, 60, 80, 100, 130, 160, 200, 250),
-                       token_delay: float = 0.01, words: int = 150) -> list[SaturationStep]:
+    async def saturate(
+        self,
+        budget: float,
+        steps: Sequence[int] = (20, 40, 60, 80, 100, 130, 160, 200, 250),
+        token_delay: float = 0.01,
+        words: int = 150,
+    ) -> list[SaturationStep]:
         """Step the offered chunk rate up until every relay fails to keep up, or the time is spent."""
         ends = time.monotonic() + budget
         alive = {target.name for target, _ in self.relays}

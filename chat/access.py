@@ -96,8 +96,11 @@ def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
 
 
 def _foreign() -> ChatError:
-    return ChatError(403, "forbidden_origin", "Requests from other sites are not accepted. Ask the "
-                     "administrator to add this site to CHAT_ALLOWED_ORIGINS.")
+    return ChatError(
+        403,
+        "forbidden_origin",
+        "Requests from other sites are not accepted. Ask the administrator to add this site to CHAT_ALLOWED_ORIGINS.",
+    )
 
 
 def _matches_any(given: str, secrets: tuple[str, ...]) -> bool:
@@ -115,7 +118,8 @@ def _basic_user(credentials: str, settings: Settings) -> str | None:
         return None
     for known_user, known_password in settings.basic_auth:
         if hmac.compare_digest(user.encode(), known_user.encode()) & hmac.compare_digest(
-                password.encode(), known_password.encode()):
+            password.encode(), known_password.encode()
+        ):
             return user
     return None
 
@@ -124,8 +128,10 @@ def exposure_warning(settings: Settings) -> str | None:
     """A loud line for start-up when anyone on the network could spend the quota."""
     if settings.access_controlled or _is_loopback(settings.host):
         return None
-    return (f"WARNING: listening on {settings.host} with no access control: anyone who can reach this port "
-            "can chat on your quota. Set CHAT_BASIC_AUTH, CHAT_API_TOKENS or CHAT_TRUSTED_USER_HEADER.")
+    return (
+        f"WARNING: listening on {settings.host} with no access control: anyone who can reach this port "
+        "can chat on your quota. Set CHAT_BASIC_AUTH, CHAT_API_TOKENS or CHAT_TRUSTED_USER_HEADER."
+    )
 
 
 def _is_loopback(host: str) -> bool:

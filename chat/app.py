@@ -13,8 +13,8 @@ import jinja2
 from aiohttp import web
 
 from .access import access_control
-from .headers import add_security_headers
 from .entra import entra_token_provider
+from .headers import add_security_headers
 from .keys import open_streams_key, settings_key, token_provider_key, upstream_client_key
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
@@ -83,8 +83,9 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     async with contextlib.AsyncExitStack() as stack:
         if settings.simulated:
-            simulator = Simulator(token_delay=settings.simulator_token_delay,
-                                  first_token_delay=settings.simulator_first_token_delay)
+            simulator = Simulator(
+                token_delay=settings.simulator_token_delay, first_token_delay=settings.simulator_first_token_delay
+            )
             endpoint: str = await stack.enter_async_context(simulator.serving())
             api_key: str | None = simulator.api_key
             log.info("no AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL set: answers come from the built-in simulator")

@@ -58,19 +58,23 @@ def check_chat_request(document: object, settings: Settings) -> ChatRequest:
     if not isinstance(document, dict):
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
-        raise _invalid(f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_tokens` and `deployment` "
-                       "are accepted.")
-    return ChatRequest(_check_messages(document.get("messages"), settings),
-                       _check_max_tokens(document.get("max_tokens"), settings.max_tokens),
-                       _check_deployment(document.get("deployment"), settings.deployments))
+        raise _invalid(
+            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_tokens` and `deployment` are accepted."
+        )
+    return ChatRequest(
+        _check_messages(document.get("messages"), settings),
+        _check_max_tokens(document.get("max_tokens"), settings.max_tokens),
+        _check_deployment(document.get("deployment"), settings.deployments),
+    )
 
 
 def _check_deployment(value: object, deployments: tuple[str, ...]) -> str:
     if value is None:
         return deployments[0]
     if not isinstance(value, str) or value not in deployments:
-        raise ChatError(400, "unknown_deployment", f"Unknown deployment {value!r}; this server offers "
-                        f"{', '.join(deployments)}.")
+        raise ChatError(
+            400, "unknown_deployment", f"Unknown deployment {value!r}; this server offers {', '.join(deployments)}."
+        )
     return value
 
 
@@ -88,8 +92,11 @@ def _check_messages(messages: object, settings: Settings) -> list[Message]:
     if not isinstance(messages, list) or not messages:
         raise _invalid("`messages` must be a non-empty list.")
     if len(messages) > settings.max_messages:
-        raise ChatError(400, "too_many_messages",
-                        f"The conversation has {len(messages)} messages; the limit is {settings.max_messages}.")
+        raise ChatError(
+            400,
+            "too_many_messages",
+            f"The conversation has {len(messages)} messages; the limit is {settings.max_messages}.",
+        )
     conversation: list[Message] = []
     total = 0
     for position, message in enumerate(messages, start=1):
@@ -101,13 +108,20 @@ def _check_messages(messages: object, settings: Settings) -> list[Message]:
         if not isinstance(content, str):
             raise _invalid(f"Message {position} must have text `content`.")
         if len(content) > settings.max_message_chars:
-            raise ChatError(400, "message_too_long", f"Message {position} has {len(content)} characters; "
-                            f"the limit is {settings.max_message_chars}.")
+            raise ChatError(
+                400,
+                "message_too_long",
+                f"Message {position} has {len(content)} characters; the limit is {settings.max_message_chars}.",
+            )
         total += len(content)
         conversation.append({"role": role, "content": content})
     if total > settings.max_total_chars:
-        raise ChatError(400, "conversation_too_long", f"The conversation has {total} characters; the limit "
-                        f"is {settings.max_total_chars}. Start a new chat or remove earlier messages.")
+        raise ChatError(
+            400,
+            "conversation_too_long",
+            f"The conversation has {total} characters; the limit "
+            f"is {settings.max_total_chars}. Start a new chat or remove earlier messages.",
+        )
     if conversation[-1]["role"] != "user" or not conversation[-1]["content"].strip():
         raise _invalid("The last message must be a non-empty message from the user.")
     return conversation

@@ -39,11 +39,19 @@ class OpenStreams:
         """Hold one of the client's stream places for the calling task; 429 when none is free."""
         self._count_request(client)
         if self._per_client[client] >= self._max_per_client:
-            raise ChatError(429, "too_many_streams", f"You already have {self._per_client[client]} answers "
-                            "streaming. Wait for one to finish or stop it.", retry_after=1)
+            raise ChatError(
+                429,
+                "too_many_streams",
+                f"You already have {self._per_client[client]} answers streaming. Wait for one to finish or stop it.",
+                retry_after=1,
+            )
         if len(self._tasks) >= self._max_streams:
-            raise ChatError(429, "server_busy", "The server is answering as many chats as it can. Try "
-                            "again in a few seconds.", retry_after=5)
+            raise ChatError(
+                429,
+                "server_busy",
+                "The server is answering as many chats as it can. Try again in a few seconds.",
+                retry_after=5,
+            )
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -78,8 +86,12 @@ class OpenStreams:
             recent.popleft()
         if len(recent) >= self._per_minute:
             retry_after = max(1, math.ceil(recent[0] + WINDOW - now))
-            raise ChatError(429, "rate_limited", f"You have sent {self._per_minute} messages in the last "
-                            f"minute. Try again in {retry_after} seconds.", retry_after=retry_after)
+            raise ChatError(
+                429,
+                "rate_limited",
+                f"You have sent {self._per_minute} messages in the last minute. Try again in {retry_after} seconds.",
+                retry_after=retry_after,
+            )
         recent.append(now)
 
     def _sweep(self, now: float) -> None:

@@ -25,7 +25,7 @@ SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send you
 class Outcome:
     """What one request came to, for its single log line."""
 
-    __slots__ = ("client", "name", "chunks", "frames", "started", "first_token")
+    __slots__ = ("chunks", "client", "first_token", "frames", "name", "started")
 
     def __init__(self, client: str) -> None:
         self.client = client
@@ -38,8 +38,15 @@ class Outcome:
     def log(self) -> None:
         now = time.monotonic()
         ttft = f"{(self.first_token - self.started) * 1000:.0f}" if self.first_token else "-"
-        log.info("chat outcome=%s client=%s chunks=%d frames=%d ttft_ms=%s duration_ms=%.0f",
-                 self.name, self.client, self.chunks, self.frames, ttft, (now - self.started) * 1000)
+        log.info(
+            "chat outcome=%s client=%s chunks=%d frames=%d ttft_ms=%s duration_ms=%.0f",
+            self.name,
+            self.client,
+            self.chunks,
+            self.frames,
+            ttft,
+            (now - self.started) * 1000,
+        )
 
 
 async def post_chat(request: web.Request) -> web.StreamResponse:

@@ -73,21 +73,29 @@ class Setting:
                 raise ValueError(f"must be a tuple, got {_shown(value)}")
             return tuple(self.item(part) for part in value) if self.item else value
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not (isinstance(value, self.kind) and not isinstance(value, bool)
-                or self.kind is float and is_number):
+        if not ((isinstance(value, self.kind) and not isinstance(value, bool)) or (self.kind is float and is_number)):
             raise ValueError(f"must be {_KIND_NAMES[self.kind]}, got {_shown(value)}")
         if self.low is not None and self.high is not None and not self.low <= value <= self.high:  # type: ignore[operator]
             raise ValueError(f"must be between {self.low:n} and {self.high:n}, got {_shown(value)}")
         return float(value) if self.kind is float else value  # type: ignore[arg-type]
 
 
-def setting(default: Any, env: str, kind: type, low: float | None = None, high: float | None = None, *,
-            repr: bool = True, **options: Any) -> Any:
+def setting(
+    default: Any,
+    env: str,
+    kind: type,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    repr: bool = True,
+    **options: Any,
+) -> Any:
     """A dataclass field with its environment name and bounds."""
     return dataclasses.field(default=default, repr=repr, metadata={"setting": Setting(env, kind, low, high, **options)})
 
 
 # Checks of one list item: each returns the item as kept, or raises ValueError saying why.
+
 
 def _deployment_name(name: str) -> str:
     if not name or any(char in name for char in "/?#"):
@@ -111,8 +119,11 @@ def _token(token: str) -> str:
 
 def _credentials(item: str | tuple[str, str]) -> tuple[str, str]:
     """`user:password` from the environment, or the pair given in code."""
-    user, password = item.split(":", 1) if isinstance(item, str) and ":" in item else (
-        item if isinstance(item, tuple) and len(item) == 2 else ("", ""))
+    user, password = (
+        item.split(":", 1)
+        if isinstance(item, str) and ":" in item
+        else (item if isinstance(item, tuple) and len(item) == 2 else ("", ""))
+    )
     if not (isinstance(user, str) and isinstance(password, str) and user and password):
         raise ValueError("must hold user:password pairs")  # never quoted: it holds a password
     return user, password
@@ -133,13 +144,16 @@ class Settings:
     endpoint: str | None = setting(None, "AZURE_OPENAI_ENDPOINT", str, openai_env="OPENAI_BASE_URL")
     # Azure without a key: Entra ID.
     api_key: str | None = setting(None, "AZURE_OPENAI_API_KEY", str, openai_env="OPENAI_API_KEY", repr=False)
-    managed_identity_client_id: str | None = setting(None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str,
-                                                     azure_only=True)
-    api_version: str = setting(DEFAULT_API_VERSION, "AZURE_OPENAI_API_VERSION", str,
-                               aliases=("OPENAI_API_VERSION",), azure_only=True)
+    managed_identity_client_id: str | None = setting(
+        None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str, azure_only=True
+    )
+    api_version: str = setting(
+        DEFAULT_API_VERSION, "AZURE_OPENAI_API_VERSION", str, aliases=("OPENAI_API_VERSION",), azure_only=True
+    )
     # The first is the default; the page offers the others.
-    deployments: tuple[str, ...] = setting((SIMULATED_DEPLOYMENT,), "AZURE_OPENAI_DEPLOYMENT", tuple,
-                                           item=_deployment_name, openai_env="OPENAI_MODEL")
+    deployments: tuple[str, ...] = setting(
+        (SIMULATED_DEPLOYMENT,), "AZURE_OPENAI_DEPLOYMENT", tuple, item=_deployment_name, openai_env="OPENAI_MODEL"
+    )
     system_prompt: str = setting(DEFAULT_SYSTEM_PROMPT, "CHAT_SYSTEM_PROMPT", str, strip=False)
 
     # Server.
@@ -198,8 +212,10 @@ class Settings:
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
-            raise SettingsError(f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
-                                f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})")
+            raise SettingsError(
+                f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
+                f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})"
+            )
 
     @property
     def simulated(self) -> bool:
@@ -236,8 +252,10 @@ class Settings:
 
     def check_entra_support(self) -> None:
         if self.uses_entra_id and not _installed("azure.identity"):
-            raise SettingsError("AZURE_OPENAI_API_KEY is not set, so sign-in uses Microsoft Entra ID, which "
-                                "needs azure-identity: pip install '.[azure]'")
+            raise SettingsError(
+                "AZURE_OPENAI_API_KEY is not set, so sign-in uses Microsoft Entra ID, which "
+                "needs azure-identity: pip install '.[azure]'"
+            )
 
 
 def _declared() -> Iterator[tuple[dataclasses.Field[Any], Setting]]:
@@ -286,8 +304,14 @@ def canonical_origin(value: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    if (parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None
-            or parts.path not in ("", "/") or parts.query or parts.fragment):
+    if (
+        parts.scheme not in DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         return None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{parts.scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}")

@@ -30,7 +30,7 @@ class SseDecoder:
     Event names are not needed from chat-completion streams and are skipped.
     """
 
-    __slots__ = ("_pending", "_after_cr")
+    __slots__ = ("_after_cr", "_pending")
 
     def __init__(self) -> None:
         self._pending = b""
@@ -45,6 +45,7 @@ class SseDecoder:
         buffer = self._pending + chunk if self._pending else chunk
         *events, self._pending = buffer.split(b"\n\n")
         return [data for event in events if (data := _event_data(event)) is not None]
+
 
 def _event_data(event: bytes) -> bytes | None:
     if event.startswith(b"data: ") and b"\n" not in event:
@@ -69,8 +70,9 @@ class ClientTooSlow(ConnectionError):
 class SseResponse:
     """An open event stream to one browser, with keep-alive pings while nothing else is sent."""
 
-    def __init__(self, request: web.Request, response: web.StreamResponse, ping_interval: float,
-                 write_timeout: float) -> None:
+    def __init__(
+        self, request: web.Request, response: web.StreamResponse, ping_interval: float, write_timeout: float
+    ) -> None:
         self.response = response
         self._transport = request.transport
         # Below the low-water mark the transport is not paused and this write cannot pause it.
@@ -122,9 +124,12 @@ class SseResponse:
         if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
             return
         options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-        for name, value in (("TCP_KEEPIDLE", KEEPALIVE_IDLE), ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
-                            ("TCP_KEEPCNT", KEEPALIVE_COUNT),
-                            ("TCP_USER_TIMEOUT", int(self._write_timeout * 1000))):
+        for name, value in (
+            ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+            ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+            ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+            ("TCP_USER_TIMEOUT", int(self._write_timeout * 1000)),
+        ):
             if hasattr(socket, name):  # Linux; elsewhere the system defaults stay
                 options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
         for level, option, value in options:

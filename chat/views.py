@@ -34,8 +34,10 @@ def page_context(request: web.Request, *, embedded: bool) -> dict[str, Any]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({
-        "status": "ok",
-        "mode": request.app[settings_key].backend,
-        "open_streams": len(request.app[open_streams_key]),
-    })
+    return web.json_response(
+        {
+            "status": "ok",
+            "mode": request.app[settings_key].backend,
+            "open_streams": len(request.app[open_streams_key]),
+        }
+    )

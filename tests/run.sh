@@ -19,6 +19,8 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
-.venv/bin/python -m mypy          # strict typing of chat/ and server.py (setup.cfg)
+.venv/bin/ruff check .            # lint (pyproject.toml)
+.venv/bin/ruff format --check .   # one formatting everywhere
+.venv/bin/python -m mypy          # strict typing (setup.cfg)
 node --test tests/js/
 .venv/bin/python -m pytest "$@"

@@ -152,8 +152,14 @@ async def test_max_tokens_is_passed_and_capped(make_client, simulator: Simulator
 
 @pytest.mark.parametrize(
     ("host", "access", "warns"),
-    [("127.0.0.1", {}, False), ("::1", {}, False), ("localhost", {}, False), ("0.0.0.0", {}, True),
-     ("192.0.2.10", {}, True), ("0.0.0.0", {"api_tokens": (TOKEN,)}, False)],
+    [
+        ("127.0.0.1", {}, False),
+        ("::1", {}, False),
+        ("localhost", {}, False),
+        ("0.0.0.0", {}, True),
+        ("192.0.2.10", {}, True),
+        ("0.0.0.0", {"api_tokens": (TOKEN,)}, False),
+    ],
     ids=["v4-loopback", "v6-loopback", "localhost", "any", "lan", "any-with-token"],
 )
 def test_exposure_warning(host: str, access: dict, warns: bool) -> None:
@@ -205,8 +211,10 @@ async def test_forwarded_host_from_a_trusted_proxy_network(make_client) -> None:
 async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulator) -> None:
     client = await make_client(body_timeout=0.2)
     reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 100\r\n\r\n{\"messages\": ")
+    writer.write(
+        b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"messages": '
+    )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 408 ")
     assert simulator.requests == []
@@ -215,7 +223,8 @@ async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulat
 
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", "/static/app.js"])
 async def test_no_secret_in_pages(make_client, path: str) -> None:
-    client = await make_client(api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,),
-                               basic_auth=(("ada", "s3cret pass"),))
+    client = await make_client(
+        api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,), basic_auth=(("ada", "s3cret pass"),)
+    )
     text = await (await client.get(path, headers=_basic("ada", "s3cret pass"))).text()
     assert "sk-secret-azure-key-123" not in text and TOKEN not in text and "s3cret" not in text

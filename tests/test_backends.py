@@ -40,20 +40,21 @@ async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client, setti
     async def token_provider() -> str:
         return "expired-token"
 
-    client = await aiohttp_client(create_app(dataclasses.replace(settings, api_key=None),
-                                             token_provider=token_provider))
+    client = await aiohttp_client(
+        create_app(dataclasses.replace(settings, api_key=None), token_provider=token_provider)
+    )
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
     assert "expired-token" not in await response.text()
 
 
-async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, settings: Settings,
-                                                                caplog) -> None:
+async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, settings: Settings, caplog) -> None:
     async def token_provider() -> str:
         raise RuntimeError("no managed identity endpoint")
 
-    client = await aiohttp_client(create_app(dataclasses.replace(settings, api_key=None),
-                                             token_provider=token_provider))
+    client = await aiohttp_client(
+        create_app(dataclasses.replace(settings, api_key=None), token_provider=token_provider)
+    )
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "upstream_error"
@@ -63,8 +64,9 @@ async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, 
 
 @pytest.fixture
 def compatible(settings: Settings, upstream) -> Settings:
-    return dataclasses.replace(settings, backend="openai", endpoint=str(upstream.make_url("/v1")),
-                               deployments=("llama3.1",))
+    return dataclasses.replace(
+        settings, backend="openai", endpoint=str(upstream.make_url("/v1")), deployments=("llama3.1",)
+    )
 
 
 async def test_openai_compatible_server(aiohttp_client, compatible: Settings, simulator: Simulator) -> None:
@@ -114,11 +116,18 @@ async def test_several_deployments(make_client, simulator: Simulator) -> None:
     ("env", "expected"),
     [
         ({}, ("simulator", None, ("simulated",))),
-        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k",
-          "AZURE_OPENAI_DEPLOYMENT": "gpt-4o, gpt-4o-mini"},
-         ("azure", "https://r.openai.azure.com", ("gpt-4o", "gpt-4o-mini"))),
-        ({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_MODEL": "llama3.1"},
-         ("openai", "http://127.0.0.1:11434/v1", ("llama3.1",))),
+        (
+            {
+                "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
+                "AZURE_OPENAI_API_KEY": "k",
+                "AZURE_OPENAI_DEPLOYMENT": "gpt-4o, gpt-4o-mini",
+            },
+            ("azure", "https://r.openai.azure.com", ("gpt-4o", "gpt-4o-mini")),
+        ),
+        (
+            {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_MODEL": "llama3.1"},
+            ("openai", "http://127.0.0.1:11434/v1", ("llama3.1",)),
+        ),
     ],
     ids=["simulator", "azure", "openai-compatible"],
 )
@@ -130,11 +139,12 @@ def test_backend_from_environment(env: dict[str, str], expected: tuple) -> None:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "OPENAI_BASE_URL": "http://127.0.0.1/v1"},
-         "not both"),
+        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "OPENAI_BASE_URL": "http://127.0.0.1/v1"}, "not both"),
         ({"OPENAI_BASE_URL": "http://127.0.0.1/v1"}, "OPENAI_MODEL"),
-        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": " , "},
-         "AZURE_OPENAI_DEPLOYMENT"),
+        (
+            {"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": " , "},
+            "AZURE_OPENAI_DEPLOYMENT",
+        ),
     ],
     ids=["both", "no-model", "empty-deployments"],
 )
@@ -146,8 +156,7 @@ def test_backend_settings_errors(env: dict[str, str], named: str) -> None:
 def test_keyless_without_azure_identity_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if not installed
     with pytest.raises(SettingsError, match=r"pip install '\.\[azure\]'"):
-        Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
-                           "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"})
+        Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"})
 
 
 async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
@@ -159,9 +168,11 @@ async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({"CHAT_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "CHAT_TRUSTED_PROXIES"),
-     ({"CHAT_ALLOWED_ORIGINS": "https://tools.example/path"}, "CHAT_ALLOWED_ORIGINS"),
-     ({"CHAT_MAX_TOTAL_CHARS": "10000"}, "CHAT_MAX_MESSAGE_CHARS (32000) must not exceed CHAT_MAX_TOTAL_CHARS")],
+    [
+        ({"CHAT_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "CHAT_TRUSTED_PROXIES"),
+        ({"CHAT_ALLOWED_ORIGINS": "https://tools.example/path"}, "CHAT_ALLOWED_ORIGINS"),
+        ({"CHAT_MAX_TOTAL_CHARS": "10000"}, "CHAT_MAX_MESSAGE_CHARS (32000) must not exceed CHAT_MAX_TOTAL_CHARS"),
+    ],
     ids=["proxy-name", "origin-with-path", "total-below-message"],
 )
 def test_access_settings_errors(env: dict[str, str], named: str) -> None:

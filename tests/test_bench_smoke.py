@@ -12,8 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def test_bench_smoke_runs_and_every_text_is_exact() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench", "--smoke", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bench",
+        "--smoke",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), 90)
     finally:

@@ -9,7 +9,7 @@ import pytest
 from chat.sse import SseDecoder, frame
 from chat.upstream.chat_completions import CompletionReader
 
-TEXT = "Grüße 👩‍💻 — «ok»\n\"quoted\" data: x\n\n"
+TEXT = 'Grüße 👩‍💻 — «ok»\n"quoted" data: x\n\n'
 
 
 def _azure_stream(text: str) -> bytes:
@@ -52,8 +52,13 @@ def test_decoder_skips_comments_and_joins_data_lines() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"{not json", b"[1, 2]", b'{"choices": [{"delta": {"content": 5}}]}', b'{"choices": 3}',
-     b'{"choices": [{"delta": "text"}]}'],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"choices": [{"delta": {"content": 5}}]}',
+        b'{"choices": 3}',
+        b'{"choices": [{"delta": "text"}]}',
+    ],
     ids=["bad-json", "not-object", "content-not-text", "choices-not-list", "delta-not-object"],
 )
 def test_unexpected_chunk_shape_is_an_upstream_error(data: bytes) -> None:
@@ -65,9 +70,11 @@ def test_unexpected_chunk_shape_is_an_upstream_error(data: bytes) -> None:
 
 def test_text_before_an_error_in_the_same_read_is_kept() -> None:
     reader = CompletionReader()
-    text = reader.feed_text(b'data: {"choices": [{"delta": {"content": "kept"}}]}\n\n'
-                       b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n'
-                       b'data: {"choices": [{"delta": {"content": "dropped"}}]}\n\n')
+    text = reader.feed_text(
+        b'data: {"choices": [{"delta": {"content": "kept"}}]}\n\n'
+        b'data: {"error": {"code": "content_filter", "message": "no"}}\n\n'
+        b'data: {"choices": [{"delta": {"content": "dropped"}}]}\n\n'
+    )
     assert text == "kept"
     assert reader.failure is not None
     assert reader.failure.code == "content_filter"

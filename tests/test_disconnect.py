@@ -47,8 +47,9 @@ async def test_client_abort_closes_upstream(base_url: str, simulator: Simulator,
     assert record.content_chunks_sent < 2000
 
 
-async def test_without_handler_cancellation_a_silent_upstream_stays_open(settings: Settings,
-                                                                          simulator: Simulator) -> None:
+async def test_without_handler_cancellation_a_silent_upstream_stays_open(
+    settings: Settings, simulator: Simulator
+) -> None:
     """Why `run_options` matters: the default aiohttp settings miss a client that left during silence."""
     simulator.fail_next(Fault.STALL, after_chunks=0)
     async with running_server(create_app(settings), handler_cancellation=False) as url:
@@ -91,7 +92,8 @@ async def test_shutdown_tells_open_streams_and_closes_upstream(settings: Setting
 
 
 async def test_without_handler_cancellation_a_streaming_upstream_closes_at_the_next_write(
-        settings: Settings, simulator: Simulator, caplog) -> None:
+    settings: Settings, simulator: Simulator, caplog
+) -> None:
     """An embedding host that runs without cancellation still stops paying, one token later."""
     caplog.set_level("INFO")
     simulator.token_delay = 0.005

@@ -9,21 +9,30 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 ROLES = st.sampled_from(["user", "assistant", "system", "tool", "User", "", "function"])
 MESSAGES = st.dictionaries(
     st.sampled_from(["role", "content", "name", "tool_calls"]),
-    ROLES | st.text(max_size=60) | JSON_VALUES, max_size=3,
+    ROLES | st.text(max_size=60) | JSON_VALUES,
+    max_size=3,
 ) | st.fixed_dictionaries({"role": ROLES, "content": st.text(max_size=200) | JSON_VALUES})
 BODIES = (
     JSON_VALUES
     | st.fixed_dictionaries({"messages": st.lists(MESSAGES, max_size=5)})
-    | st.fixed_dictionaries({"messages": st.lists(MESSAGES, min_size=1, max_size=3),
-                             "max_tokens": st.integers(-5, 10**9) | JSON_VALUES})
+    | st.fixed_dictionaries(
+        {"messages": st.lists(MESSAGES, min_size=1, max_size=3), "max_tokens": st.integers(-5, 10**9) | JSON_VALUES}
+    )
 )
-FUZZ = settings(max_examples=1500, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=1500,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 async def _check(client, data: bytes, content_type: str) -> None:
@@ -46,7 +55,11 @@ async def test_any_json_body(client, body: object) -> None:
 
 
 @settings(FUZZ, max_examples=500)
-@given(data=st.binary(max_size=300), content_type=st.sampled_from(
-    ["application/json", "application/json; charset=latin-1", "text/plain", "", "multipart/form-data"]))
+@given(
+    data=st.binary(max_size=300),
+    content_type=st.sampled_from(
+        ["application/json", "application/json; charset=latin-1", "text/plain", "", "multipart/form-data"]
+    ),
+)
 async def test_any_bytes(client, data: bytes, content_type: str) -> None:
     await _check(client, data, content_type)

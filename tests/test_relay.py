@@ -8,21 +8,20 @@ import logging
 import re
 
 import aiohttp
+import httpx2
 import pytest
 
 from chat.simulator import Fault, Simulator
-import httpx2
-
+from chat.simulator.answers import answer_for, tokens
 from chat.upstream import create_client
 from chat.upstream.stream import body_chunks
-from chat.simulator.answers import answer_for, tokens
 
 from .sse_client import chat_body, parse_events, read_events, text_of
 
 LONG_TEXT = (
     "Ünïcödé façade — naïve café. 日本語のテキストと中文字符。한국어 문장. Ελληνικά και Русский текст.\n"
     "Emoji: 🎉🚀👩‍👩‍👧‍👦 🇺🇦 ❤️‍🔥; quotes: \"double\", 'single', «guillemets», „low“.\n\n"
-    "```json\n{\"key\": \"value with \\\"escapes\\\" and \\\\ backslash\"}\n```\n"
+    '```json\n{"key": "value with \\"escapes\\" and \\\\ backslash"}\n```\n'
     "Tabs\tand\r\ncarriage returns, data: lines that look like SSE\n\nevent: fake\n"
 ) * 40
 
@@ -51,8 +50,9 @@ async def test_frames_on_the_wire_are_exact(client, simulator: Simulator) -> Non
     frames = re.findall(rb'event: delta\ndata: (\{"content":"(?:[^"\\]|\\.)+"\})\n\n', deltas)
     assert b"".join(b"event: delta\ndata: " + data + b"\n\n" for data in frames) == deltas
     assert "".join(json.loads(data)["content"] for data in frames) == 'Hi "you"\n'
-    assert done == b'data: {"finish_reason":"stop","usage":{"completion_tokens":3,"prompt_tokens":2,' \
-                   b'"total_tokens":5}}\n\n'
+    assert (
+        done == b'data: {"finish_reason":"stop","usage":{"completion_tokens":3,"prompt_tokens":2,"total_tokens":5}}\n\n'
+    )
 
 
 async def test_stream_headers_and_never_compressed(client) -> None:

@@ -22,25 +22,55 @@ TOO_MANY = {"messages": [{"role": "user", "content": "x"}] * 201}
         (b'{"messages": [{"role": "tool", "content": "hi"}]}', "application/json", 400, "invalid_request"),
         (b'{"messages": [{"role": "user", "content": 5}]}', "application/json", 400, "invalid_request"),
         (b'{"messages": [{"role": "user"}]}', "application/json", 400, "invalid_request"),
-        (b'{"messages": [{"role": "user", "content": "hi", "name": "x"}]}', "application/json", 400,
-         "invalid_request"),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "model": "gpt-5"}', "application/json", 400,
-         "invalid_request"),
-        (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}',
-         "application/json", 400, "invalid_request"),
+        (b'{"messages": [{"role": "user", "content": "hi", "name": "x"}]}', "application/json", 400, "invalid_request"),
+        (
+            b'{"messages": [{"role": "user", "content": "hi"}], "model": "gpt-5"}',
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+        (
+            b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}',
+            "application/json",
+            400,
+            "invalid_request",
+        ),
         (b'{"messages": [{"role": "user", "content": "   "}]}', "application/json", 400, "invalid_request"),
-        (b'{"messages": [{"role": "user", "content": "' + b"x" * 32_001 + b'"}]}', "application/json", 400,
-         "message_too_long"),
-        (b'{"messages": [' + b",".join([b'{"role": "user", "content": "' + b"x" * 30_000 + b'"}'] * 7) + b"]}",
-         "application/json", 400, "conversation_too_long"),
+        (
+            b'{"messages": [{"role": "user", "content": "' + b"x" * 32_001 + b'"}]}',
+            "application/json",
+            400,
+            "message_too_long",
+        ),
+        (
+            b'{"messages": [' + b",".join([b'{"role": "user", "content": "' + b"x" * 30_000 + b'"}'] * 7) + b"]}",
+            "application/json",
+            400,
+            "conversation_too_long",
+        ),
         (b" " * (1024 * 1024 + 1), "application/json", 413, "body_too_large"),
     ],
-    ids=["bad-json", "wrong-type", "not-object", "empty", "not-list", "bad-role", "not-text", "no-content",
-         "extra-field", "unknown-top-field", "ends-with-assistant", "blank", "message-too-long",
-         "conversation-too-long", "body-too-large"],
+    ids=[
+        "bad-json",
+        "wrong-type",
+        "not-object",
+        "empty",
+        "not-list",
+        "bad-role",
+        "not-text",
+        "no-content",
+        "extra-field",
+        "unknown-top-field",
+        "ends-with-assistant",
+        "blank",
+        "message-too-long",
+        "conversation-too-long",
+        "body-too-large",
+    ],
 )
-async def test_bad_request_is_refused_clearly(client, simulator: Simulator, body: bytes, content_type: str,
-                                              status: int, code: str) -> None:
+async def test_bad_request_is_refused_clearly(
+    client, simulator: Simulator, body: bytes, content_type: str, status: int, code: str
+) -> None:
     response = await client.post("/api/chat", data=io.BytesIO(body), headers={"Content-Type": content_type})
     assert response.status == status
     assert response.content_type == "application/json"
@@ -54,7 +84,9 @@ async def test_too_many_messages(client, simulator: Simulator) -> None:
     response = await client.post("/api/chat", json=TOO_MANY)
     assert response.status == 400
     assert (await response.json())["error"] == {
-        "code": "too_many_messages", "message": "The conversation has 201 messages; the limit is 200."}
+        "code": "too_many_messages",
+        "message": "The conversation has 201 messages; the limit is 200.",
+    }
     assert simulator.requests == []
 
 

@@ -17,15 +17,26 @@ from chat.simulator import Fault, Simulator
 from .sse_client import chat_body, parse_events, text_of
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
-CLEAN_ENV = {key: value for key, value in os.environ.items()
-             if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"}
+CLEAN_ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"
+}
 
 
-async def start_server(port: int, *, cwd: Path | None = None, host: str = "127.0.0.1",
-                       **env: str) -> asyncio.subprocess.Process:
+async def start_server(
+    port: int, *, cwd: Path | None = None, host: str = "127.0.0.1", **env: str
+) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), "--port", str(port), env={**CLEAN_ENV, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(SERVER),
+        "--port",
+        str(port),
+        env={**CLEAN_ENV, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 20)
     assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
@@ -35,8 +46,14 @@ async def start_server(port: int, *, cwd: Path | None = None, host: str = "127.0
 async def run_to_exit(*args: str, cwd: Path | None = None, **env: str) -> tuple[int, str, str]:
     """`python server.py ARGS` that is expected to stop by itself: exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), *args, env={**CLEAN_ENV, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(SERVER),
+        *args,
+        env={**CLEAN_ENV, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
@@ -55,11 +72,15 @@ async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"},
-         "AZURE_OPENAI_DEPLOYMENT"),
+        (
+            {"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"},
+            "AZURE_OPENAI_DEPLOYMENT",
+        ),
         ({"AZURE_OPENAI_ENDPOINT": "not a url"}, "AZURE_OPENAI_ENDPOINT"),
-        ({"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "d"},
-         "AZURE_OPENAI_API_KEY"),
+        (
+            {"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "d"},
+            "AZURE_OPENAI_API_KEY",
+        ),
         ({"CHAT_READ_TIMEOUT": "soon"}, "CHAT_READ_TIMEOUT"),
         ({"PORT": "99999"}, "PORT"),
     ],
@@ -102,13 +123,17 @@ async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, 
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_stop_signal_ends_open_streams_and_exits(unused_tcp_port: int, upstream, simulator: Simulator,
-                                                       stopper, stop_signal: signal.Signals) -> None:
+async def test_stop_signal_ends_open_streams_and_exits(
+    unused_tcp_port: int, upstream, simulator: Simulator, stopper, stop_signal: signal.Signals
+) -> None:
     simulator.script("alpha beta gamma")
     simulator.fail_next(Fault.STALL, after_chunks=1)
     process = await start_server(
-        unused_tcp_port, AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
-        AZURE_OPENAI_API_KEY=simulator.api_key, AZURE_OPENAI_DEPLOYMENT="gpt-test")
+        unused_tcp_port,
+        AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
+        AZURE_OPENAI_API_KEY=simulator.api_key,
+        AZURE_OPENAI_DEPLOYMENT="gpt-test",
+    )
     stopper.append(process)
     async with aiohttp.ClientSession() as session:
         response = await session.post(f"http://127.0.0.1:{unused_tcp_port}/api/chat", json=chat_body())

@@ -29,8 +29,19 @@ README = Path(__file__).resolve().parents[1] / "README.md"
         ({"basic_auth": (("ada", ""),)}, "CHAT_BASIC_AUTH (basic_auth) must hold user:password pairs"),
         ({"max_message_chars": 10, "max_total_chars": 5}, "CHAT_MAX_MESSAGE_CHARS (10) must not exceed"),
     ],
-    ids=["ping-zero", "streams-zero", "write-timeout-zero", "port-text", "retries-fraction", "tokens-bool",
-         "short-token", "proxies-not-tuple", "proxy-name", "empty-password", "message-over-total"],
+    ids=[
+        "ping-zero",
+        "streams-zero",
+        "write-timeout-zero",
+        "port-text",
+        "retries-fraction",
+        "tokens-bool",
+        "short-token",
+        "proxies-not-tuple",
+        "proxy-name",
+        "empty-password",
+        "message-over-total",
+    ],
 )
 def test_a_bad_value_given_in_code_names_the_setting(changes: dict[str, object], message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
@@ -45,8 +56,9 @@ def test_create_app_never_sees_unchecked_settings() -> None:
 
 
 def test_values_given_in_code_are_kept_in_canonical_form() -> None:
-    settings = Settings(allowed_origins=("HTTPS://Tools.Example:443",), basic_auth=(("ada", "pw:with:colons"),),
-                        shutdown_timeout=2)
+    settings = Settings(
+        allowed_origins=("HTTPS://Tools.Example:443",), basic_auth=(("ada", "pw:with:colons"),), shutdown_timeout=2
+    )
     assert settings.allowed_origins == ("https://tools.example",)
     assert settings.basic_auth == (("ada", "pw:with:colons"),)
     assert settings.shutdown_timeout == 2.0 and isinstance(settings.shutdown_timeout, float)

@@ -15,18 +15,21 @@ BIG_TOKEN = "x" + " " * 4000  # the simulator cuts tokens after runs of spaces: 
 TOKENS = 3000  # 12 MB in all: more than every buffer between server and client
 
 
-async def test_client_that_stops_reading_is_dropped_and_upstream_closed(make_client, simulator: Simulator,
-                                                                        caplog) -> None:
+async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
+    make_client, simulator: Simulator, caplog
+) -> None:
     caplog.set_level(logging.INFO)
     client = await make_client(write_timeout=0.3)
     simulator.script(BIG_TOKEN * TOKENS)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((client.host, client.port))
-    reader, writer = await asyncio.open_connection(sock=sock)
+    _, writer = await asyncio.open_connection(sock=sock)
     body = b'{"messages": [{"role": "user", "content": "a lot"}]}'
-    writer.write(b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    writer.write(
+        b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     record = await asyncio.wait_for(simulator.next_request(), 5)
     # The client reads nothing from here on.
     await asyncio.wait_for(record.ended.wait(), 10)

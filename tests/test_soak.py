@@ -16,8 +16,8 @@ from chat.keys import open_streams_key
 from chat.simulator import Simulator
 from chat.simulator.answers import answer_for
 
-from .sse_client import chat_body, parse_events, text_of
 from .servers import running_server
+from .sse_client import chat_body, parse_events, text_of
 
 STREAMS = 200
 WAVES = 2
@@ -28,10 +28,13 @@ async def test_waves_of_streams_with_random_aborts(settings) -> None:
     # No keep-alive upstream: connection pools would grow and shrink with the random aborts.
     simulator = Simulator(token_delay=0.001, keep_alive=False, record=True)
     chooser = random.Random(20261125)
-    async with simulator.serving() as upstream_url, running_server(
+    async with (
+        simulator.serving() as upstream_url,
+        running_server(
             app := create_app(dataclasses.replace(settings, endpoint=upstream_url, api_key=simulator.api_key))
-    ) as url, aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, force_close=True)) as session:
+        ) as url,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True)) as session,
+    ):
 
         async def one(number: int) -> str:
             question = f"soak {number}"
@@ -54,8 +57,11 @@ async def test_waves_of_streams_with_random_aborts(settings) -> None:
             return outcomes
 
         def relay_tasks() -> list[asyncio.Task[object]]:
-            return [task for task in asyncio.all_tasks() if "post_chat" in repr(task.get_stack())
-                    or "_ping_while_idle" in repr(task.get_coro())]
+            return [
+                task
+                for task in asyncio.all_tasks()
+                if "post_chat" in repr(task.get_stack()) or "_ping_while_idle" in repr(task.get_coro())
+            ]
 
         await wave(0)  # warm-up: caches, pools and interned strings settle
         tracemalloc.start()

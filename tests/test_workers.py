@@ -30,20 +30,36 @@ async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
     raise TimeoutError("gunicorn did not start in 10 s")
 
 
-async def test_two_workers_chat_and_cancel_on_disconnect(unused_tcp_port: int, upstream,
-                                                         simulator: Simulator) -> None:
+async def test_two_workers_chat_and_cancel_on_disconnect(unused_tcp_port: int, upstream, simulator: Simulator) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gunicorn", "chat.gunicorn_app:app_runner",
-        "--worker-class", "aiohttp.GunicornWebWorker", "--workers", "2",
-        "--bind", f"127.0.0.1:{unused_tcp_port}", "--graceful-timeout", "5",
-        env={**CLEAN_ENV, "AZURE_OPENAI_ENDPOINT": str(upstream.make_url("/")),
-             "AZURE_OPENAI_API_KEY": simulator.api_key, "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
-             "CHAT_REQUESTS_PER_MINUTE": "0", "CHAT_MAX_STREAMS_PER_CLIENT": "100"},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "chat.gunicorn_app:app_runner",
+        "--worker-class",
+        "aiohttp.GunicornWebWorker",
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{unused_tcp_port}",
+        "--graceful-timeout",
+        "5",
+        env={
+            **CLEAN_ENV,
+            "AZURE_OPENAI_ENDPOINT": str(upstream.make_url("/")),
+            "AZURE_OPENAI_API_KEY": simulator.api_key,
+            "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
+            "CHAT_REQUESTS_PER_MINUTE": "0",
+            "CHAT_MAX_STREAMS_PER_CLIENT": "100",
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await _until_ready(url, process)
         async with aiohttp.ClientSession() as session:
+
             async def ask(number: int) -> None:
                 async with session.post(f"{url}/api/chat", json=chat_body(f"worker {number}")) as response:
                     events, _ = parse_events((await response.read()).decode())

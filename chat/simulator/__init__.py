@@ -54,9 +54,16 @@ class _After(enum.Enum):
 
 
 class Simulator:
-    def __init__(self, *, api_key: str = "simulator-key", token_delay: float = 0.0,
-                 first_token_delay: float = 0.0, split_frames: bool = False, keep_alive: bool = True,
-                 record: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "simulator-key",
+        token_delay: float = 0.0,
+        first_token_delay: float = 0.0,
+        split_frames: bool = False,
+        keep_alive: bool = True,
+        record: bool = False,
+    ) -> None:
         self.api_key = api_key
         self.keep_alive = keep_alive  # False: one connection per request, so no pool grows anywhere
         self.split_frames = split_frames
@@ -78,8 +85,7 @@ class Simulator:
         """The next answer is exactly `text` (queued: one call, one answer)."""
         self._scripts.append(text)
 
-    def fail_next(self, fault: Fault, *, after_chunks: int = 3, times: int = 1,
-                  retry_after_ms: int = 1000) -> None:
+    def fail_next(self, fault: Fault, *, after_chunks: int = 3, times: int = 1, retry_after_ms: int = 1000) -> None:
         for _ in range(times):
             self._faults.append(PlannedFault(fault, after_chunks, retry_after_ms))
 
@@ -91,7 +97,7 @@ class Simulator:
         await runner.setup()
         try:
             await web.TCPSite(runner, "127.0.0.1", 0, backlog=2048).start()  # hundreds connect at once
-            yield "http://127.0.0.1:{}/".format(runner.addresses[0][1])
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
         finally:
             await runner.cleanup()
 
@@ -107,8 +113,9 @@ class Simulator:
     def answer(self, body: dict[str, Any]) -> str:
         if self._scripts:
             return self._scripts.popleft()
-        question = next((m.get("content", "") for m in reversed(body.get("messages", []))
-                         if m.get("role") == "user"), "")
+        question = next(
+            (m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), ""
+        )
         return answer_for(question if isinstance(question, str) else "")
 
     async def _connection_policy(self, request: web.Request, response: web.StreamResponse) -> None:
@@ -117,8 +124,9 @@ class Simulator:
 
     async def _azure_completions(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get(API_KEY_HEADER) != self.api_key and _bearer(request) not in self.bearer_tokens:
-            return wire.error_response(401, "401", "Access denied due to invalid subscription key or wrong API "
-                                       "endpoint.")
+            return wire.error_response(
+                401, "401", "Access denied due to invalid subscription key or wrong API endpoint."
+            )
         if "api-version" not in request.query:
             return wire.error_response(404, "404", "Resource not found")
         return await self._completions(request, azure=True)
@@ -152,8 +160,9 @@ class Simulator:
             record.ended_at = time.monotonic()
             record.ended.set()
 
-    async def _stream(self, request: web.Request, record: SimulatedRequest, answer: str,
-                      planned: PlannedFault | None, azure: bool) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, record: SimulatedRequest, answer: str, planned: PlannedFault | None, azure: bool
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
         stream = _ChunkWriter(response, self.split_frames, azure)
@@ -196,7 +205,7 @@ async def _inject(fault: Fault, stream: _ChunkWriter, request: web.Request) -> _
         await stream.send(wire.error_event("server_error", "The model failed."))
         return _After.END
     if fault is Fault.GARBAGE:
-        await stream.write(b"data: {\"choices\": [{\"delta\": \x00 not json\n\n")
+        await stream.write(b'data: {"choices": [{"delta": \x00 not json\n\n')
     elif fault is Fault.ODD_CHUNK:
         await stream.send({"choices": [{"index": 0, "delta": {"content": ["not", "text"]}}]})
     elif fault is Fault.DROP:

@@ -13,8 +13,7 @@ TIPS = (
     "Close the tab mid-answer and the server notices within milliseconds.",
     "Answers arrive as Server-Sent Events; a frame split across network reads is put back together "
     "before it is decoded.",
-    "Set `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` and `AZURE_OPENAI_DEPLOYMENT` to talk to a "
-    "real deployment.",
+    "Set `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` and `AZURE_OPENAI_DEPLOYMENT` to talk to a real deployment.",
     "Your conversations stay in this browser's storage, never on the server.",
 )
 
@@ -31,12 +30,10 @@ def answer_for(question: str) -> str:
         f"You asked: *{_escape(shown)}*\n\n"
         f"This is a **simulated** answer: no model read your message. It has {len(words)} words "
         f"and {len(question)} characters; the longest word is `{longest.replace('`', '')}`.\n\n"
-        "### Things to try\n\n"
-        + "".join(f"- {tip}\n" for tip in tips)
-        + "\n```python\n"
+        "### Things to try\n\n" + "".join(f"- {tip}\n" for tip in tips) + "\n```python\n"
         "def relay(chunks):\n"
         "    for chunk in chunks:\n"
-        '        yield chunk  # one token at a time\n'
+        "        yield chunk  # one token at a time\n"
         "```\n\n"
         "| Setting | Simulated | Azure |\n"
         "|---|---|---|\n"

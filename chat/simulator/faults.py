@@ -31,18 +31,27 @@ class PlannedFault:
 
 
 def _rate_limited(planned: PlannedFault) -> web.Response:
-    return error_response(429, "429", "Requests have exceeded the token rate limit of your current tier. Please "
-                          "retry after 1 second.", headers={
-                              "retry-after": str(max(1, planned.retry_after_ms // 1000)),
-                              "retry-after-ms": str(planned.retry_after_ms)})
+    return error_response(
+        429,
+        "429",
+        "Requests have exceeded the token rate limit of your current tier. Please retry after 1 second.",
+        headers={
+            "retry-after": str(max(1, planned.retry_after_ms // 1000)),
+            "retry-after-ms": str(planned.retry_after_ms),
+        },
+    )
 
 
 # The faults that replace the whole stream with an error answer.
 REFUSALS: dict[Fault, Callable[[PlannedFault], web.Response]] = {
     Fault.RATE_LIMITED: _rate_limited,
     Fault.SERVER_ERROR: lambda _: error_response(
-        500, "InternalServerError", "The server had an error while processing your request."),
+        500, "InternalServerError", "The server had an error while processing your request."
+    ),
     Fault.PROMPT_FILTERED: lambda _: error_response(
-        400, "content_filter", "The response was filtered due to the prompt triggering the content "
-        "management policy.", innererror={"code": "ResponsibleAIPolicyViolation"}),
+        400,
+        "content_filter",
+        "The response was filtered due to the prompt triggering the content management policy.",
+        innererror={"code": "ResponsibleAIPolicyViolation"},
+    ),
 }

@@ -17,8 +17,9 @@ class SignInFailed(Exception):
     """The token provider could not get a token; the SDK calls it outside its own error handling."""
 
 
-def create_client(settings: Settings, endpoint: str, api_key: str | None,
-                  token_provider: TokenProvider | None = None) -> openai.AsyncOpenAI:
+def create_client(
+    settings: Settings, endpoint: str, api_key: str | None, token_provider: TokenProvider | None = None
+) -> openai.AsyncOpenAI:
     timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     common: dict[str, Any] = {
         "timeout": timeout,
@@ -34,10 +35,13 @@ def create_client(settings: Settings, endpoint: str, api_key: str | None,
         # Local servers (vLLM, Ollama, llama.cpp) often need no key; the SDK insists on one.
         return openai.AsyncOpenAI(base_url=endpoint, api_key=api_key or "none", **common)
     if token_provider is not None:
-        return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=_marked(token_provider),
-                                       api_version=settings.api_version, **common)
-    return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=settings.api_version,
-                                   **common)
+        return openai.AsyncAzureOpenAI(
+            azure_endpoint=endpoint,
+            azure_ad_token_provider=_marked(token_provider),
+            api_version=settings.api_version,
+            **common,
+        )
+    return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=settings.api_version, **common)
 
 
 def _marked(token_provider: TokenProvider) -> TokenProvider:

@@ -20,35 +20,50 @@ def failure_before_stream(error: openai.APIError) -> ChatError:
     if isinstance(error, openai.APITimeoutError) and _timed_out(error):
         return ChatError(504, "upstream_timeout", "The model service did not answer in time. Try again.")
     if isinstance(error, openai.APIConnectionError):
-        return ChatError(502, "upstream_unavailable", "The model service cannot be reached. Try again "
-                         "in a moment.")
+        return ChatError(502, "upstream_unavailable", "The model service cannot be reached. Try again in a moment.")
     if isinstance(error, openai.RateLimitError):
         retry_after = retry_after_seconds(error.response.headers)
-        return ChatError(429, "rate_limited", f"The model service is busy. Try again in {retry_after} "
-                         "seconds.", retry_after=retry_after)
+        return ChatError(
+            429,
+            "rate_limited",
+            f"The model service is busy. Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
     if isinstance(error, openai.APIStatusError):
         code = _error_code(error.body)
         if code == "content_filter":
-            return ChatError(400, "content_filter", "Your message was blocked by the content filter. "
-                             "Rephrase it and send again.")
+            return ChatError(
+                400, "content_filter", "Your message was blocked by the content filter. Rephrase it and send again."
+            )
         if code == "context_length_exceeded":
-            return ChatError(400, "conversation_too_long", "This conversation is too long for the model. "
-                             "Start a new chat or remove earlier messages.")
+            return ChatError(
+                400,
+                "conversation_too_long",
+                "This conversation is too long for the model. Start a new chat or remove earlier messages.",
+            )
         if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return ChatError(502, "upstream_error", "The server's credentials for the model service were "
-                             "refused. Ask the administrator to check them.")
+            return ChatError(
+                502,
+                "upstream_error",
+                "The server's credentials for the model service were refused. Ask the administrator to check them.",
+            )
         if isinstance(error, openai.NotFoundError):
-            return ChatError(502, "upstream_error", "The configured model deployment was not found. Ask "
-                             "the administrator to check it.")
+            return ChatError(
+                502,
+                "upstream_error",
+                "The configured model deployment was not found. Ask the administrator to check it.",
+            )
         if error.status_code >= 500:
-            return ChatError(502, "upstream_unavailable", "The model service had a problem. Try again "
-                             "in a moment.")
+            return ChatError(502, "upstream_unavailable", "The model service had a problem. Try again in a moment.")
     return ChatError(502, "upstream_error", "The model service refused the request.")
 
 
 def sign_in_failed() -> ChatError:
-    return ChatError(502, "upstream_error", "The server could not sign in to the model service. Ask the "
-                     "administrator to check its credentials.")
+    return ChatError(
+        502,
+        "upstream_error",
+        "The server could not sign in to the model service. Ask the administrator to check its credentials.",
+    )
 
 
 def failure_in_stream(error: object) -> ChatError:

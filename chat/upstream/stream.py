@@ -28,8 +28,9 @@ class CompletionStream:
     """`async with` opens the answer (a refusal raises ChatError) and gives an async iterator of its
     events, one per upstream read; leaving the block always closes the upstream request."""
 
-    def __init__(self, client: openai.AsyncOpenAI, deployment: str, messages: list[Message],
-                 max_tokens: int | None) -> None:
+    def __init__(
+        self, client: openai.AsyncOpenAI, deployment: str, messages: list[Message], max_tokens: int | None
+    ) -> None:
         self._client = client
         self._body: dict[str, Any] = {
             "model": deployment,
@@ -48,8 +49,9 @@ class CompletionStream:
         # typed transform of every message (40% of its request time) is skipped; URL, auth, retries
         # and typed errors stay the SDK's.
         try:
-            self._response = await self._client.post("/chat/completions", cast_to=httpx2.Response,
-                                                      body=self._body, stream=True)
+            self._response = await self._client.post(
+                "/chat/completions", cast_to=httpx2.Response, body=self._body, stream=True
+            )
         except openai.APIError as error:
             raise failure_before_stream(error) from error
         except SignInFailed as error:
@@ -58,8 +60,9 @@ class CompletionStream:
         self._events = self._read(body_chunks(self._response))
         return self._events
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._events is not None:
             await self._events.aclose()
         if self._response is not None:
