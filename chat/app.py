@@ -15,12 +15,12 @@ from aiohttp import web
 from .access import access_control
 from .entra import entra_token_provider
 from .headers import add_security_headers
-from .keys import open_streams_key, settings_key, token_provider_key, upstream_client_key
+from .keys import open_streams_key, settings_key, token_provider_key, upstream_key
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
-from .settings import Settings
+from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
 from .simulator import Simulator
-from .upstream import TokenProvider, create_client
+from .upstream import TokenProvider, Upstream, create_client
 
 log = logging.getLogger("chat")
 
@@ -84,7 +84,11 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as stack:
         if settings.simulated:
             simulator = Simulator(
-                token_delay=settings.simulator_token_delay, first_token_delay=settings.simulator_first_token_delay
+                token_delay=settings.simulator_token_delay,
+                first_token_delay=settings.simulator_first_token_delay,
+                thinking_time=settings.simulator_thinking_time,
+                # Demo mode: each simulated model under its own deployment name.
+                profiles={deployment: model for model, deployment in SIMULATOR_MODELS.items()},
             )
             endpoint: str = await stack.enter_async_context(simulator.serving())
             api_key: str | None = simulator.api_key
@@ -95,10 +99,21 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
         token_provider = app.get(token_provider_key)
         if settings.uses_entra_id and token_provider is None:
             token_provider = await stack.enter_async_context(entra_token_provider(settings))
-        client = create_client(settings, endpoint, api_key, token_provider)
-        stack.push_async_callback(client.close)
-        app[upstream_client_key] = client
+        if warning := api_version_warning(settings):
+            log.warning(warning)
+        upstream = Upstream(create_client(settings, endpoint, api_key, token_provider), settings)
+        stack.push_async_callback(upstream.close)
+        app[upstream_key] = upstream
         yield
+
+
+def api_version_warning(settings: Settings) -> str | None:
+    if settings.uses_v1_api or settings.backend != "azure" or settings.api_version >= REASONING_API_VERSION:
+        return None
+    return (
+        f"AZURE_OPENAI_API_VERSION={settings.api_version} is older than reasoning models (the gpt-5 family, "
+        f"o-series) accept; unset it to use the v1 API, or set {REASONING_API_VERSION} or later"
+    )
 
 
 async def end_open_streams(app: web.Application) -> None:

@@ -13,7 +13,8 @@ from .settings import Settings
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
-BODY_FIELDS = frozenset({"messages", "max_tokens", "deployment"})
+# `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
+BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment"})
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
@@ -59,11 +60,14 @@ def check_chat_request(document: object, settings: Settings) -> ChatRequest:
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
         raise _invalid(
-            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_tokens` and `deployment` are accepted."
+            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens` and `deployment` "
+            "are accepted."
         )
+    if "max_completion_tokens" in document and "max_tokens" in document:
+        raise _invalid("Send `max_completion_tokens` only; `max_tokens` is its older name.")
     return ChatRequest(
         _check_messages(document.get("messages"), settings),
-        _check_max_tokens(document.get("max_tokens"), settings.max_tokens),
+        _check_max_tokens(document.get("max_completion_tokens", document.get("max_tokens")), settings.max_tokens),
         _check_deployment(document.get("deployment"), settings.deployments),
     )
 
@@ -82,9 +86,11 @@ def _check_max_tokens(value: object, ceiling: int | None) -> int | None:
     if value is None:
         return ceiling
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise _invalid("`max_tokens` must be a positive whole number.")
+        raise _invalid("`max_completion_tokens` must be a positive whole number.")
     if ceiling is not None and value > ceiling:
-        raise ChatError(400, "max_tokens_too_large", f"`max_tokens` may be at most {ceiling} on this server.")
+        raise ChatError(
+            400, "max_tokens_too_large", f"`max_completion_tokens` may be at most {ceiling} on this server."
+        )
     return value
 
 

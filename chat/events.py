@@ -17,6 +17,13 @@ class TextDelta:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's summary of its reasoning, which comes before the answer."""
+
+    content: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Finished:
     """The answer ended as the model meant it to."""
 
@@ -24,4 +31,4 @@ class Finished:
     usage: dict[str, Any] | None
 
 
-StreamEvent = TextDelta | Finished
+StreamEvent = TextDelta | ReasoningDelta | Finished

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import openai
 from aiohttp import web
 
 from .limits import OpenStreams
 from .settings import Settings
-from .upstream import TokenProvider
+from .upstream import TokenProvider, Upstream
 
 settings_key = web.AppKey("settings_key", Settings)
-upstream_client_key = web.AppKey("upstream_client_key", openai.AsyncOpenAI)
+upstream_key = web.AppKey("upstream_key", Upstream)
 open_streams_key = web.AppKey("open_streams_key", OpenStreams)
 token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")
 client_id_key = web.RequestKey("client_id_key", str)

@@ -11,11 +11,10 @@ from aiohttp import web
 
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
-from .events import Finished, StreamEvent, TextDelta
-from .keys import client_id_key, open_streams_key, settings_key, upstream_client_key
+from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
+from .keys import client_id_key, open_streams_key, settings_key, upstream_key
 from .limits import OpenStreams
 from .sse import ClientTooSlow, SseResponse, frame
-from .upstream import CompletionStream
 
 log = logging.getLogger("chat.relay")
 
@@ -59,7 +58,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         with open_streams.admit(outcome.client):
             chat = await read_chat_request(request, settings)
             messages = with_system_prompt(chat.messages, settings.system_prompt)
-            completion = CompletionStream(app[upstream_client_key], chat.deployment, messages, chat.max_tokens)
+            completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens)
             try:
                 async with completion as upstream:
                     sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)
@@ -113,6 +112,9 @@ async def relay_events(upstream: AsyncIterator[StreamEvent], sse: SseResponse, o
                 outcome.first_token = time.monotonic()
             outcome.frames += 1
             await sse.send(frame("delta", {"content": event.content}))
+        elif isinstance(event, ReasoningDelta):
+            outcome.frames += 1
+            await sse.send(frame("reasoning", {"content": event.content}))
         elif isinstance(event, Finished):
             outcome.name = "completed"
             await sse.send(frame("done", {"finish_reason": event.finish_reason, "usage": event.usage}))

@@ -7,15 +7,27 @@ import dataclasses
 import importlib.util
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-DEFAULT_API_VERSION = "2024-10-21"
+V1 = "v1"  # Azure's versionless API: https://NAME.openai.azure.com/openai/v1/
+# The oldest dated version that reasoning models (the gpt-5 family, o-series) accept on the classic path.
+REASONING_API_VERSION = "2024-12-01-preview"
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+MAX_TOKENS_PARAMETERS = ("max_tokens", "max_completion_tokens")
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer in markdown when it helps."
 SIMULATED_DEPLOYMENT = "simulated"
+# Demo mode offers every model the simulator imitates, each under its own deployment name.
+SIMULATOR_MODELS = {
+    "gpt-4o": SIMULATED_DEPLOYMENT,
+    "reasoning": "simulated-reasoning",
+    "responses": "simulated-responses",
+    "async-filter": "simulated-async-filter",
+}
 
 Backend = Literal["simulator", "azure", "openai"]
 BACKENDS: tuple[Backend, ...] = ("simulator", "azure", "openai")
@@ -43,15 +55,18 @@ class Setting:
     kind: type  # int, float, str, or tuple for a comma-separated list
     low: float | None = None
     high: float | None = None
-    item: Callable[[str], object] | None = None  # parses and checks one list item; ValueError says why
+    # Parses and checks one value (of a list: each item); ValueError says why.
+    check: Callable[[Any], object] | None = None
     strip: bool = True
     aliases: tuple[str, ...] = ()  # read, in order, when `env` is unset
     openai_env: str | None = None
-    azure_only: bool = False
+    only: Backend | None = None  # read only for this backend
 
     def names(self, backend: Backend) -> tuple[str, ...]:
+        if self.only is not None and backend not in (self.only, "simulator"):
+            return ()
         if backend == "openai":
-            return () if self.azure_only else (self.openai_env or self.env, *self.aliases)
+            return (self.openai_env or self.env, *self.aliases)
         return (self.env, *self.aliases)
 
     def parse(self, name: str, raw: str) -> object:
@@ -71,12 +86,14 @@ class Setting:
         if self.kind is tuple:
             if not isinstance(value, tuple):
                 raise ValueError(f"must be a tuple, got {_shown(value)}")
-            return tuple(self.item(part) for part in value) if self.item else value
+            return tuple(self.check(part) for part in value) if self.check else value
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ((isinstance(value, self.kind) and not isinstance(value, bool)) or (self.kind is float and is_number)):
             raise ValueError(f"must be {_KIND_NAMES[self.kind]}, got {_shown(value)}")
         if self.low is not None and self.high is not None and not self.low <= value <= self.high:  # type: ignore[operator]
             raise ValueError(f"must be between {self.low:n} and {self.high:n}, got {_shown(value)}")
+        if self.check is not None:
+            return self.check(value)
         return float(value) if self.kind is float else value  # type: ignore[arg-type]
 
 
@@ -117,6 +134,29 @@ def _token(token: str) -> str:
     return token
 
 
+def _api_version(version: str) -> str:
+    if version != V1 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", version):
+        raise ValueError(f"must be v1 or a date like {REASONING_API_VERSION}, not {_shown(version)}")
+    return version
+
+
+def _reasoning_effort(item: str) -> str:
+    """`effort` for every deployment, or `deployment=effort` for one."""
+    deployment, _, effort = item.rpartition("=")
+    if effort not in REASONING_EFFORTS or (deployment and _deployment_name(deployment) != deployment):
+        raise ValueError(f"must hold {', '.join(REASONING_EFFORTS)} or deployment=effort, not {_shown(item)}")
+    return item
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, not {_shown(value)}")
+        return value
+
+    return check
+
+
 def _credentials(item: str | tuple[str, str]) -> tuple[str, str]:
     """`user:password` from the environment, or the pair given in code."""
     user, password = (
@@ -144,15 +184,25 @@ class Settings:
     endpoint: str | None = setting(None, "AZURE_OPENAI_ENDPOINT", str, openai_env="OPENAI_BASE_URL")
     # Azure without a key: Entra ID.
     api_key: str | None = setting(None, "AZURE_OPENAI_API_KEY", str, openai_env="OPENAI_API_KEY", repr=False)
-    managed_identity_client_id: str | None = setting(
-        None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str, azure_only=True
-    )
+    managed_identity_client_id: str | None = setting(None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str, only="azure")
+    # v1: the versionless API (the default); a date selects the classic /openai/deployments/ path.
     api_version: str = setting(
-        DEFAULT_API_VERSION, "AZURE_OPENAI_API_VERSION", str, aliases=("OPENAI_API_VERSION",), azure_only=True
+        V1, "AZURE_OPENAI_API_VERSION", str, aliases=("OPENAI_API_VERSION",), only="azure", check=_api_version
     )
-    # The first is the default; the page offers the others.
+    # The first is the default; the page offers the others. Demo mode: one per simulated model.
     deployments: tuple[str, ...] = setting(
-        (SIMULATED_DEPLOYMENT,), "AZURE_OPENAI_DEPLOYMENT", tuple, item=_deployment_name, openai_env="OPENAI_MODEL"
+        tuple(SIMULATOR_MODELS.values()),
+        "AZURE_OPENAI_DEPLOYMENT",
+        tuple,
+        check=_deployment_name,
+        openai_env="OPENAI_MODEL",
+    )
+    # Deployments served through the Responses API (the models that have no Chat Completions).
+    responses_deployments: tuple[str, ...] = setting((), "CHAT_RESPONSES_DEPLOYMENTS", tuple, check=_deployment_name)
+    reasoning_effort: tuple[str, ...] = setting((), "CHAT_REASONING_EFFORT", tuple, check=_reasoning_effort)
+    # What OpenAI-compatible servers call the answer's token ceiling; Azure always gets max_completion_tokens.
+    max_tokens_parameter: str = setting(
+        "max_tokens", "OPENAI_MAX_TOKENS_PARAMETER", str, only="openai", check=_one_of(MAX_TOKENS_PARAMETERS)
     )
     system_prompt: str = setting(DEFAULT_SYSTEM_PROMPT, "CHAT_SYSTEM_PROMPT", str, strip=False)
 
@@ -163,7 +213,10 @@ class Settings:
 
     # Upstream behaviour.
     connect_timeout: float = setting(10.0, "CHAT_CONNECT_TIMEOUT", float, 0.1, 600)
-    read_timeout: float = setting(60.0, "CHAT_READ_TIMEOUT", float, 0.1, 3600)  # longest silence between reads
+    # A reasoning model may think silently for minutes before its first token; after that, a silence
+    # longer than the read timeout is a stall.
+    first_token_timeout: float = setting(600.0, "CHAT_FIRST_TOKEN_TIMEOUT", float, 0.1, 86_400)
+    read_timeout: float = setting(60.0, "CHAT_READ_TIMEOUT", float, 0.1, 3600)
     max_retries: int = setting(2, "CHAT_MAX_RETRIES", int, 0, 10)
     ping_interval: float = setting(15.0, "CHAT_PING_INTERVAL", float, 0.05, 3600)
     max_tokens: int | None = setting(None, "CHAT_MAX_TOKENS", int, 1, 1_000_000)
@@ -180,16 +233,18 @@ class Settings:
     body_timeout: float = setting(30.0, "CHAT_BODY_TIMEOUT", float, 0.1, 3600)  # longest wait for a body
 
     # Access. Without any of these, anyone who can reach the port may chat.
-    basic_auth: tuple[tuple[str, str], ...] = setting((), "CHAT_BASIC_AUTH", tuple, item=_credentials, repr=False)
-    api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, item=_token, repr=False)
+    basic_auth: tuple[tuple[str, str], ...] = setting((), "CHAT_BASIC_AUTH", tuple, check=_credentials, repr=False)
+    api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, check=_token, repr=False)
     trusted_user_header: str | None = setting(None, "CHAT_TRUSTED_USER_HEADER", str)
-    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "CHAT_TRUSTED_PROXIES", tuple, item=_network)
-    allowed_origins: tuple[str, ...] = setting((), "CHAT_ALLOWED_ORIGINS", tuple, item=_origin)
+    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "CHAT_TRUSTED_PROXIES", tuple, check=_network)
+    allowed_origins: tuple[str, ...] = setting((), "CHAT_ALLOWED_ORIGINS", tuple, check=_origin)
     frame_ancestors: str = setting("'self'", "CHAT_FRAME_ANCESTORS", str)
 
-    # Built-in simulator pace (seconds).
+    # Built-in simulator: the model it imitates by default, and its pace (seconds).
+    simulator_model: str = setting("gpt-4o", "SIMULATOR_MODEL", str, check=_one_of(tuple(SIMULATOR_MODELS)))
     simulator_token_delay: float = setting(0.03, "SIMULATOR_TOKEN_DELAY", float, 0, 10)
     simulator_first_token_delay: float = setting(0.4, "SIMULATOR_FIRST_TOKEN_DELAY", float, 0, 60)
+    simulator_thinking_time: float = setting(4.0, "SIMULATOR_THINKING_TIME", float, 0, 3600)
 
     def __post_init__(self) -> None:
         for field, spec in _declared():
@@ -198,6 +253,9 @@ class Settings:
                 object.__setattr__(self, field.name, spec.normalise(getattr(self, field.name)))
             except ValueError as error:
                 raise SettingsError(f"{spec.env} ({field.name}) {error}") from None
+        if self.simulated and set(self.deployments) == set(SIMULATOR_MODELS.values()):
+            first = SIMULATOR_MODELS[self.simulator_model]  # SIMULATOR_MODEL picks the default deployment
+            object.__setattr__(self, "deployments", (first, *(d for d in self.deployments if d != first)))
         self._check_combinations()
 
     def _check_combinations(self) -> None:
@@ -209,6 +267,18 @@ class Settings:
             _check_endpoint(self.endpoint, "OPENAI_BASE_URL" if self.backend == "openai" else "AZURE_OPENAI_ENDPOINT")
         if not self.deployments:
             raise SettingsError("AZURE_OPENAI_DEPLOYMENT (deployments): at least one deployment name is needed")
+        if unknown := [d for d in self.responses_deployments if d not in self.deployments]:
+            raise SettingsError(
+                f"CHAT_RESPONSES_DEPLOYMENTS names {_shown(unknown[0])}, which is not among the "
+                f"deployments ({', '.join(self.deployments)})"
+            )
+        for item in self.reasoning_effort:
+            deployment = item.rpartition("=")[0]
+            if deployment and deployment not in self.deployments:
+                raise SettingsError(
+                    f"CHAT_REASONING_EFFORT names {_shown(deployment)}, which is not among the "
+                    f"deployments ({', '.join(self.deployments)})"
+                )
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
@@ -216,6 +286,20 @@ class Settings:
                 f"CHAT_MAX_MESSAGE_CHARS ({self.max_message_chars}) must not exceed "
                 f"CHAT_MAX_TOTAL_CHARS ({self.max_total_chars})"
             )
+
+    def uses_responses_api(self, deployment: str) -> bool:
+        if self.simulated and deployment == SIMULATOR_MODELS["responses"]:
+            return True
+        return deployment in self.responses_deployments
+
+    def reasoning_effort_for(self, deployment: str) -> str | None:
+        """The deployment's own effort, else the one given for all, else None (the model's default)."""
+        efforts = dict(item.rpartition("=")[::2] for item in self.reasoning_effort)
+        return efforts.get(deployment) or efforts.get("")
+
+    @property
+    def uses_v1_api(self) -> bool:
+        return self.api_version == V1
 
     @property
     def simulated(self) -> bool:

@@ -14,8 +14,16 @@ ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-def simulator() -> Simulator:
-    return Simulator(record=True)
+def dialect() -> str:
+    """The upstream API the app speaks: `chat` (Chat Completions), or `responses` where a test
+    parametrizes it, so that one test proves both dialects."""
+    return "chat"
+
+
+@pytest.fixture
+def simulator(dialect: str) -> Simulator:
+    # A Responses-only model for the Responses dialect: Chat Completions would refuse it.
+    return Simulator(record=True, profile="responses" if dialect == "responses" else "gpt-4o")
 
 
 @pytest.fixture
@@ -24,12 +32,13 @@ async def upstream(aiohttp_server: Callable[..., Awaitable[TestServer]], simulat
 
 
 @pytest.fixture
-def settings(upstream: TestServer, simulator: Simulator) -> Settings:
+def settings(upstream: TestServer, simulator: Simulator, dialect: str) -> Settings:
     return Settings(
         backend="azure",
         endpoint=str(upstream.make_url("/")),
         api_key=simulator.api_key,
         deployments=("gpt-test",),
+        responses_deployments=("gpt-test",) if dialect == "responses" else (),
         max_retries=0,
         read_timeout=10,
         # Limits have tests of their own; elsewhere they would only get in the way of load.

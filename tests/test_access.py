@@ -142,12 +142,16 @@ async def test_requests_per_minute_are_limited(make_client) -> None:
 async def test_max_tokens_is_passed_and_capped(make_client, simulator: Simulator) -> None:
     client = await make_client(max_tokens=500)
     await (await client.post("/api/chat", json=chat_body())).read()
-    assert simulator.requests[-1].body["max_tokens"] == 500
-    await (await client.post("/api/chat", json={**chat_body(), "max_tokens": 20})).read()
-    assert simulator.requests[-1].body["max_tokens"] == 20
-    response = await client.post("/api/chat", json={**chat_body(), "max_tokens": 501})
-    assert response.status == 400
-    assert (await response.json())["error"]["code"] == "max_tokens_too_large"
+    assert simulator.requests[-1].body["max_completion_tokens"] == 500
+    await (await client.post("/api/chat", json={**chat_body(), "max_completion_tokens": 20})).read()
+    assert simulator.requests[-1].body["max_completion_tokens"] == 20
+    await (await client.post("/api/chat", json={**chat_body(), "max_tokens": 30})).read()  # the older name
+    assert simulator.requests[-1].body["max_completion_tokens"] == 30
+    assert all("max_tokens" not in record.body for record in simulator.requests)  # never sent to Azure
+    for field in ("max_completion_tokens", "max_tokens"):
+        response = await client.post("/api/chat", json={**chat_body(), field: 501})
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "max_tokens_too_large"
 
 
 @pytest.mark.parametrize(

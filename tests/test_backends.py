@@ -16,7 +16,10 @@ from .sse_client import chat_body, read_events, text_of
 from .test_server_process import run_to_exit
 
 
-async def test_entra_id_token_is_sent_as_bearer(aiohttp_client, settings: Settings, simulator: Simulator) -> None:
+@pytest.mark.parametrize("api_version", ["v1", "2024-12-01-preview"])
+async def test_entra_id_token_is_sent_as_bearer(
+    aiohttp_client, settings: Settings, simulator: Simulator, api_version: str
+) -> None:
     calls = 0
 
     async def token_provider() -> str:
@@ -25,7 +28,7 @@ async def test_entra_id_token_is_sent_as_bearer(aiohttp_client, settings: Settin
         return "entra-token-1"
 
     simulator.bearer_tokens.add("entra-token-1")
-    keyless = dataclasses.replace(settings, api_key=None)
+    keyless = dataclasses.replace(settings, api_key=None, api_version=api_version)
     assert keyless.uses_entra_id
     client = await aiohttp_client(create_app(keyless, token_provider=token_provider))
     events, _ = await read_events(await client.post("/api/chat", json=chat_body("keyless")))
@@ -98,12 +101,18 @@ async def test_abort_closes_an_openai_compatible_upstream(aiohttp_client, compat
     assert record.hung_up
 
 
-async def test_several_deployments(make_client, simulator: Simulator) -> None:
-    client = await make_client(deployments=("gpt-4o", "gpt-4o-mini"))
+@pytest.mark.parametrize(
+    ("api_version", "path"),
+    [("v1", "/openai/v1/chat/completions"), ("2024-10-21", "/openai/deployments/{}/chat/completions")],
+    ids=["v1", "classic"],
+)
+async def test_several_deployments(make_client, simulator: Simulator, api_version: str, path: str) -> None:
+    client = await make_client(deployments=("gpt-4o", "gpt-4o-mini"), api_version=api_version)
     await (await client.post("/api/chat", json=chat_body())).read()
-    assert simulator.requests[-1].path == "/openai/deployments/gpt-4o/chat/completions"
+    assert (simulator.requests[-1].path, simulator.requests[-1].body["model"]) == (path.format("gpt-4o"), "gpt-4o")
     await (await client.post("/api/chat", json={**chat_body(), "deployment": "gpt-4o-mini"})).read()
-    assert simulator.requests[-1].path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    assert simulator.requests[-1].path == path.format("gpt-4o-mini")
+    assert simulator.requests[-1].body["model"] == "gpt-4o-mini"
     response = await client.post("/api/chat", json={**chat_body(), "deployment": "gpt-5"})
     assert response.status == 400
     error = (await response.json())["error"]
@@ -115,7 +124,10 @@ async def test_several_deployments(make_client, simulator: Simulator) -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, ("simulator", None, ("simulated",))),
+        (
+            {},
+            ("simulator", None, ("simulated", "simulated-reasoning", "simulated-responses", "simulated-async-filter")),
+        ),
         (
             {
                 "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",

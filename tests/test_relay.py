@@ -18,6 +18,8 @@ from chat.upstream.stream import body_chunks
 
 from .sse_client import chat_body, parse_events, read_events, text_of
 
+BOTH_DIALECTS = pytest.mark.parametrize("dialect", ["chat", "responses"])
+
 LONG_TEXT = (
     "Ünïcödé façade — naïve café. 日本語のテキストと中文字符。한국어 문장. Ελληνικά και Русский текст.\n"
     "Emoji: 🎉🚀👩‍👩‍👧‍👦 🇺🇦 ❤️‍🔥; quotes: \"double\", 'single', «guillemets», „low“.\n\n"
@@ -26,6 +28,7 @@ LONG_TEXT = (
 ) * 40
 
 
+@BOTH_DIALECTS
 async def test_long_multibyte_answer_is_relayed_exactly(client, simulator: Simulator) -> None:
     simulator.split_frames = True  # every upstream frame arrives in two writes, cut mid-frame
     simulator.script(LONG_TEXT)
@@ -33,11 +36,14 @@ async def test_long_multibyte_answer_is_relayed_exactly(client, simulator: Simul
     assert response.status == 200
     events, _ = await read_events(response)
     assert text_of(events) == LONG_TEXT
-    assert [event.name for event in events[:-1]] == ["delta"] * (len(events) - 1)
+    names = [event.name for event in events[:-1]]
+    thoughts = names.count("reasoning")  # the Responses dialect's model summarises its reasoning first
+    assert names == ["reasoning"] * thoughts + ["delta"] * (len(names) - thoughts)
     done = events[-1]
     assert done.name == "done"
     assert done.data["finish_reason"] == "stop"
-    assert done.data["usage"]["completion_tokens"] == len(tokens(LONG_TEXT))
+    reasoning_tokens = done.data["usage"].get("completion_tokens_details", {}).get("reasoning_tokens", 0)
+    assert done.data["usage"]["completion_tokens"] - reasoning_tokens == len(tokens(LONG_TEXT))
     assert done.data["usage"]["total_tokens"] > done.data["usage"]["completion_tokens"]
 
 
@@ -86,6 +92,7 @@ async def test_simulator_answer_reflects_the_question(client, simulator: Simulat
     assert "```python" in text_of(events)
 
 
+@BOTH_DIALECTS
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
     [
@@ -108,6 +115,7 @@ async def test_fault_before_stream_is_an_http_error(client, simulator: Simulator
     await _next_request_works(client)
 
 
+@BOTH_DIALECTS
 @pytest.mark.parametrize(
     ("fault", "code"),
     [
@@ -131,6 +139,7 @@ async def test_fault_mid_stream_is_an_error_event(client, simulator: Simulator, 
     await _next_request_works(client)
 
 
+@BOTH_DIALECTS
 async def test_content_filter_finish_ends_with_done(client, simulator: Simulator) -> None:
     simulator.script("one two three four")
     simulator.fail_next(Fault.CONTENT_FILTER_FINISH, after_chunks=2)
@@ -140,6 +149,7 @@ async def test_content_filter_finish_ends_with_done(client, simulator: Simulator
     assert events[-1].data["finish_reason"] == "content_filter"
 
 
+@BOTH_DIALECTS
 async def test_stalled_upstream_ends_with_timeout_and_pings_meanwhile(make_client, simulator: Simulator) -> None:
     client = await make_client(read_timeout=0.4, ping_interval=0.05)
     simulator.script("one two three")

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import socket
 
+import pytest
+
 from chat.keys import open_streams_key
 from chat.simulator import Fault, Simulator
 
@@ -15,6 +17,7 @@ BIG_TOKEN = "x" + " " * 4000  # the simulator cuts tokens after runs of spaces: 
 TOKENS = 3000  # 12 MB in all: more than every buffer between server and client
 
 
+@pytest.mark.parametrize("dialect", ["chat", "responses"])
 async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
     make_client, simulator: Simulator, caplog
 ) -> None:

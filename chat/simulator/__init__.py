@@ -1,9 +1,11 @@
-"""A simulated Azure OpenAI endpoint that speaks the exact chat-completions streaming wire format.
+"""A simulated Azure OpenAI endpoint that speaks the exact streaming wire format of each model it imitates.
 
 It is a real aiohttp app reached over loopback HTTP by the real SDK, so demo mode, tests and
-benchmarks run the production code path. Tests steer it: scripted answers, injected faults, and,
-when they ask for it with `record=True`, a record of every request, including whether the caller
-hung up before the end. Demo mode records nothing, so a long-running demo keeps flat memory.
+benchmarks run the production code path. It serves the classic paths (`/openai/deployments/...`
+with an api-version), the v1 API (`/openai/v1/...`), the Responses API and the plain OpenAI dialect
+(`/v1/...`). Tests steer it: model profiles, scripted answers, injected faults, and, when they ask
+for it with `record=True`, a record of every request, including whether the caller hung up before
+the end. Demo mode records nothing, so a long-running demo keeps flat memory.
 """
 
 from __future__ import annotations
@@ -11,46 +13,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
-import enum
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from . import wire
-from .answers import answer_for, tokens
+from .answers import answer_for
 from .faults import REFUSALS, Fault, PlannedFault
+from .profiles import PROFILES, Dialect, ModelProfile, refusal
+from .streams import Pace, SimulatedRequest, stream_chat, stream_responses
 
-__all__ = ["Fault", "SimulatedRequest", "Simulator"]
+__all__ = ["PROFILES", "Fault", "ModelProfile", "SimulatedRequest", "Simulator"]
 
 API_KEY_HEADER = "api-key"
-
-
-@dataclasses.dataclass
-class SimulatedRequest:
-    """What one call to the simulator looked like and how it ended."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-    started: float = dataclasses.field(default_factory=time.monotonic)
-    content_chunks_sent: int = 0
-    completed: bool = False
-    hung_up: bool = False  # the caller closed the connection before the end
-    ended_at: float | None = None
-    streaming: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
-    ended: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
-
-
-class _After(enum.Enum):
-    """What the stream does after a fault was injected."""
-
-    CONTINUE = "continue"
-    FINISH = "finish"  # no more text: usage and [DONE] follow
-    END = "end"  # the response ends here
 
 
 class Simulator:
@@ -60,25 +37,35 @@ class Simulator:
         api_key: str = "simulator-key",
         token_delay: float = 0.0,
         first_token_delay: float = 0.0,
+        thinking_time: float = 0.0,
         split_frames: bool = False,
         keep_alive: bool = True,
         record: bool = False,
+        profile: str = "gpt-4o",
+        profiles: dict[str, str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.keep_alive = keep_alive  # False: one connection per request, so no pool grows anywhere
         self.split_frames = split_frames
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
+        self.thinking_time = thinking_time
+        self.profile = profile  # the model every deployment imitates, unless `profiles` names it
+        self.profiles = profiles or {}  # deployment -> profile name
         self.record = record
         self.requests: list[SimulatedRequest] = []  # only with `record`
         self.open_requests = 0
         self._scripts: collections.deque[str] = collections.deque()
         self._faults: collections.deque[PlannedFault] = collections.deque()
         self._arrivals: asyncio.Queue[SimulatedRequest] = asyncio.Queue()
-        self.bearer_tokens: set[str] = set()  # Entra ID tokens the Azure dialect accepts besides the key
+        self.bearer_tokens: set[str] = set()  # Entra ID tokens Azure accepts besides the key
         self.app = web.Application()
-        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_completions)
-        self.app.router.add_post("/v1/chat/completions", self._openai_completions)
+        router = self.app.router
+        router.add_post("/openai/deployments/{deployment}/chat/completions", self._classic_chat)
+        router.add_post("/openai/responses", self._classic_responses)
+        router.add_post("/openai/v1/chat/completions", self._v1_chat)
+        router.add_post("/openai/v1/responses", self._v1_responses)
+        router.add_post("/v1/chat/completions", self._openai_chat)
         self.app.on_response_prepare.append(self._connection_policy)
 
     def script(self, text: str) -> None:
@@ -102,7 +89,7 @@ class Simulator:
             await runner.cleanup()
 
     async def next_request(self) -> SimulatedRequest:
-        assert self.record, "Simulator(record=True) keeps requests"
+        assert self.record, "only Simulator(record=True) keeps requests"
         return await self._arrivals.get()
 
     def forget(self) -> None:
@@ -113,31 +100,58 @@ class Simulator:
     def answer(self, body: dict[str, Any]) -> str:
         if self._scripts:
             return self._scripts.popleft()
-        question = next(
-            (m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), ""
-        )
+        messages = body.get("messages") or body.get("input") or []
+        question = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
         return answer_for(question if isinstance(question, str) else "")
+
+    def profile_of(self, deployment: str) -> ModelProfile:
+        return PROFILES[self.profiles.get(deployment, self.profile)]
 
     async def _connection_policy(self, request: web.Request, response: web.StreamResponse) -> None:
         if not self.keep_alive:
             response.force_close()
 
-    async def _azure_completions(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get(API_KEY_HEADER) != self.api_key and _bearer(request) not in self.bearer_tokens:
-            return wire.error_response(
-                401, "401", "Access denied due to invalid subscription key or wrong API endpoint."
-            )
-        if "api-version" not in request.query:
-            return wire.error_response(404, "404", "Resource not found")
-        return await self._completions(request, azure=True)
+    def _azure_key_refused(self, request: web.Request) -> web.Response | None:
+        bearer = _bearer(request)
+        if (
+            request.headers.get(API_KEY_HEADER) == self.api_key
+            or bearer == self.api_key
+            or bearer in self.bearer_tokens
+        ):
+            return None
+        return wire.error_response(401, "401", "Access denied due to invalid subscription key or wrong API endpoint.")
 
-    async def _openai_completions(self, request: web.Request) -> web.StreamResponse:
+    async def _classic_chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._azure(request, "chat", request.match_info["deployment"], classic=True)
+
+    async def _classic_responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._azure(request, "responses", None, classic=True)
+
+    async def _v1_chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._azure(request, "chat", None, classic=False)
+
+    async def _v1_responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._azure(request, "responses", None, classic=False)
+
+    async def _azure(
+        self, request: web.Request, dialect: Dialect, deployment: str | None, *, classic: bool
+    ) -> web.StreamResponse:
+        if refused := self._azure_key_refused(request):
+            return refused
+        api_version = request.query.get("api-version")
+        if classic and api_version is None:
+            return wire.error_response(404, "404", "Resource not found")
+        return await self._answer(request, dialect, deployment, api_version, azure=True)
+
+    async def _openai_chat(self, request: web.Request) -> web.StreamResponse:
         """The plain chat-completions dialect of OpenAI and of self-hosted servers: no content filters."""
         if _bearer(request) != self.api_key:
             return wire.error_response(401, "invalid_api_key", "Incorrect API key provided.")
-        return await self._completions(request, azure=False)
+        return await self._answer(request, "chat", None, None, azure=False)
 
-    async def _completions(self, request: web.Request, *, azure: bool) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, dialect: Dialect, deployment: str | None, api_version: str | None, *, azure: bool
+    ) -> web.StreamResponse:
         body = await request.json()
         record = SimulatedRequest(request.path, dict(request.headers) if self.record else {}, body)
         if self.record:
@@ -145,13 +159,19 @@ class Simulator:
             self._arrivals.put_nowait(record)
         self.open_requests += 1
         try:
+            profile = self.profile_of(deployment or str(body.get("model")))
+            if refused := refusal(profile, dialect, body, api_version):
+                return refused
             planned = self._faults.popleft() if self._faults else None
             if planned and (refuse := REFUSALS.get(planned.fault)):
                 return refuse(planned)
             answer = self.answer(body)
             if not body.get("stream"):
                 return web.json_response(wire.completion(answer))
-            return await self._stream(request, record, answer, planned, azure)
+            pace = Pace(self.token_delay, self.first_token_delay, self.thinking_time, self.split_frames)
+            if dialect == "responses":
+                return await stream_responses(request, record, answer, planned, profile, pace)
+            return await stream_chat(request, record, answer, planned, profile, pace, azure=azure)
         except (asyncio.CancelledError, ConnectionError):
             record.hung_up = True
             raise
@@ -159,84 +179,6 @@ class Simulator:
             self.open_requests -= 1
             record.ended_at = time.monotonic()
             record.ended.set()
-
-    async def _stream(
-        self, request: web.Request, record: SimulatedRequest, answer: str, planned: PlannedFault | None, azure: bool
-    ) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
-        await response.prepare(request)
-        stream = _ChunkWriter(response, self.split_frames, azure)
-        if azure:
-            await stream.send(wire.prompt_filter_chunk())
-        record.streaming.set()
-        if self.first_token_delay:
-            await asyncio.sleep(self.first_token_delay)
-        await stream.send(wire.chunk({"content": "", "refusal": None, "role": "assistant"}))
-        finish_reason = "stop"
-        for number, piece in enumerate(tokens(answer)):
-            if planned and number == planned.after_chunks:
-                after = await _inject(planned.fault, stream, request)
-                if after is _After.END:
-                    return response
-                if after is _After.FINISH:
-                    finish_reason = "content_filter"
-                    break
-            if number and self.token_delay:
-                await asyncio.sleep(self.token_delay)
-            await stream.send(wire.chunk({"content": piece}))
-            record.content_chunks_sent += 1
-            if number == 0 and azure:
-                await stream.send(wire.annotation_chunk())
-        await stream.send(wire.chunk({}, finish_reason=finish_reason))
-        if (record.body.get("stream_options") or {}).get("include_usage"):
-            prompt_tokens = sum(len(tokens(m.get("content", ""))) for m in record.body.get("messages", []))
-            await stream.send(wire.usage_chunk(prompt_tokens, record.content_chunks_sent))
-        await response.write(wire.DONE)
-        await response.write_eof()
-        record.completed = True
-        return response
-
-
-async def _inject(fault: Fault, stream: _ChunkWriter, request: web.Request) -> _After:
-    """The one place where a planned fault breaks a stream that has begun."""
-    if fault is Fault.CONTENT_FILTER_FINISH:
-        return _After.FINISH
-    if fault is Fault.ERROR_EVENT:
-        await stream.send(wire.error_event("server_error", "The model failed."))
-        return _After.END
-    if fault is Fault.GARBAGE:
-        await stream.write(b'data: {"choices": [{"delta": \x00 not json\n\n')
-    elif fault is Fault.ODD_CHUNK:
-        await stream.send({"choices": [{"index": 0, "delta": {"content": ["not", "text"]}}]})
-    elif fault is Fault.DROP:
-        assert request.transport is not None
-        request.transport.abort()
-        return _After.END
-    elif fault is Fault.STALL:
-        await asyncio.Event().wait()  # until the caller hangs up
-    return _After.CONTINUE
-
-
-class _ChunkWriter:
-    """Writes `data:` events; with `split`, each in two writes cut mid-frame (often mid-character)."""
-
-    def __init__(self, response: web.StreamResponse, split: bool, azure: bool) -> None:
-        self._response = response
-        self._split = split
-        self._azure = azure
-
-    async def send(self, chunk: dict[str, Any]) -> None:
-        if not self._azure:
-            chunk = wire.without_filter_results(chunk)
-        await self.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
-
-    async def write(self, event: bytes) -> None:
-        if self._split:
-            middle = len(event) // 2 + 1
-            await self._response.write(event[:middle])
-            await asyncio.sleep(0)  # lets the first half leave as its own segment
-            event = event[middle:]
-        await self._response.write(event)
 
 
 def _bearer(request: web.Request) -> str | None:

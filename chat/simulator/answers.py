@@ -43,6 +43,15 @@ def answer_for(question: str) -> str:
     )
 
 
+def reasoning_summary(answer: str) -> list[str]:
+    """What a reasoning model says it thought about, in parts (paragraphs)."""
+    words = len(answer.split())
+    return [
+        "**Reading the question**\n\nThe question is short, so a direct answer with an example fits best.",
+        f"**Planning the answer**\n\nAbout {words} words: a sentence, a short list, a code block and a table.",
+    ]
+
+
 def tokens(text: str) -> list[str]:
     """Cut text into token-sized pieces; joined again they give back exactly `text`."""
     return TOKEN.findall(text)

@@ -12,11 +12,14 @@ MODEL = "gpt-4o-2024-11-20"
 DONE = b"data: [DONE]\n\n"
 
 
-def chunk(delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[str, Any]:
+def chunk(
+    delta: dict[str, Any], *, finish_reason: str | None = None, model: str = MODEL, annotated: bool = True
+) -> dict[str, Any]:
+    """One `chat.completion.chunk`; the synchronous filter annotates each piece of text as it goes."""
     return {
         "choices": [
             {
-                "content_filter_results": CONTENT_FILTER_RESULTS if delta.get("content") else {},
+                "content_filter_results": CONTENT_FILTER_RESULTS if annotated and delta.get("content") else {},
                 "delta": delta,
                 "finish_reason": finish_reason,
                 "index": 0,
@@ -25,7 +28,7 @@ def chunk(delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[st
         ],
         "created": 1732500000,
         "id": "chatcmpl-simulated",
-        "model": MODEL,
+        "model": model,
         "object": "chat.completion.chunk",
         "system_fingerprint": "fp_simulated",
     }
@@ -43,31 +46,43 @@ def prompt_filter_chunk() -> dict[str, Any]:
     }
 
 
-def annotation_chunk() -> dict[str, Any]:
-    """A late annotation the way Azure's asynchronous filter sends it: a choice with no delta at all."""
+def annotation_chunk(end_offset: int, *, flagged: bool = False) -> dict[str, Any]:
+    """A late annotation the way Azure's asynchronous filter sends it: a choice with no delta at all,
+    covering the text up to `end_offset`."""
+    results = (
+        {**CONTENT_FILTER_RESULTS, "violence": {"filtered": True, "severity": "high"}}
+        if flagged
+        else (CONTENT_FILTER_RESULTS)
+    )
     return {
         **chunk({}),
         "choices": [
             {
                 "index": 0,
                 "finish_reason": None,
-                "content_filter_results": CONTENT_FILTER_RESULTS,
-                "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": 1},
+                "content_filter_results": results,
+                "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": end_offset},
             }
         ],
     }
 
 
-def usage_chunk(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
-    return {
-        **chunk({}),
-        "choices": [],
-        "usage": {
-            "completion_tokens": completion_tokens,
-            "prompt_tokens": prompt_tokens,
-            "total_tokens": completion_tokens + prompt_tokens,
-        },
+def usage_chunk(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int | None = None) -> dict[str, Any]:
+    """The last chunk, with `stream_options.include_usage`; reasoning models count their thinking too."""
+    usage: dict[str, Any] = {
+        "completion_tokens": completion_tokens + (reasoning_tokens or 0),
+        "prompt_tokens": prompt_tokens,
+        "total_tokens": completion_tokens + (reasoning_tokens or 0) + prompt_tokens,
     }
+    if reasoning_tokens is not None:
+        usage["completion_tokens_details"] = {
+            "reasoning_tokens": reasoning_tokens,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+            "audio_tokens": 0,
+        }
+        usage["prompt_tokens_details"] = {"cached_tokens": 0, "audio_tokens": 0}
+    return {**chunk({}), "choices": [], "usage": usage}
 
 
 def error_event(code: str, message: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The model service: one SDK client, and each answer as an async iterator of typed events."""
 
 from .client import TokenProvider, create_client
-from .stream import CompletionStream
+from .service import Upstream
 
-__all__ = ["CompletionStream", "TokenProvider", "create_client"]
+__all__ = ["TokenProvider", "Upstream", "create_client"]

@@ -1,4 +1,5 @@
-"""The Chat Completions dialect: raw stream bytes in, the text of each read and the ending out."""
+"""The Chat Completions dialect: the request, then raw stream bytes in, the text of each read and the
+ending out."""
 
 from __future__ import annotations
 
@@ -6,10 +7,35 @@ from typing import Any
 
 import orjson
 
+from ..chat_request import Message
 from ..errors import ChatError
 from ..events import Finished, StreamEvent, TextDelta
 from ..sse import SseDecoder
 from .failures import ended_early, failure_in_stream, unreadable
+
+PATH = "/chat/completions"
+
+
+def request_body(
+    deployment: str,
+    messages: list[Message],
+    max_tokens: int | None,
+    *,
+    max_tokens_parameter: str,
+    reasoning_effort: str | None,
+) -> dict[str, Any]:
+    """Nothing that reasoning models refuse: no `max_tokens` for Azure, no temperature."""
+    body: dict[str, Any] = {
+        "model": deployment,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if max_tokens is not None:
+        body[max_tokens_parameter] = max_tokens
+    if reasoning_effort is not None:
+        body["reasoning_effort"] = reasoning_effort
+    return body
 
 
 class CompletionReader:

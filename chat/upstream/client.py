@@ -1,4 +1,5 @@
-"""The SDK client for the configured backend: Azure (key or Entra ID token) or OpenAI-compatible."""
+"""The SDK client for the configured backend: Azure (key or Entra ID token; the v1 API or a dated
+version) or an OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..settings import Settings
 
 TokenProvider = Callable[[], Awaitable[str]]
 
+V1_PATH = "/openai/v1"
+
 
 class SignInFailed(Exception):
     """The token provider could not get a token; the SDK calls it outside its own error handling."""
@@ -20,7 +23,9 @@ class SignInFailed(Exception):
 def create_client(
     settings: Settings, endpoint: str, api_key: str | None, token_provider: TokenProvider | None = None
 ) -> openai.AsyncOpenAI:
-    timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    # The stream enforces the wait for the first token and the stall timeout itself, per read; the
+    # transport only must not give up sooner.
+    timeout = httpx2.Timeout(max(settings.read_timeout, settings.first_token_timeout), connect=settings.connect_timeout)
     common: dict[str, Any] = {
         "timeout": timeout,
         "max_retries": settings.max_retries,
@@ -34,14 +39,30 @@ def create_client(
     if settings.backend == "openai":
         # Local servers (vLLM, Ollama, llama.cpp) often need no key; the SDK insists on one.
         return openai.AsyncOpenAI(base_url=endpoint, api_key=api_key or "none", **common)
-    if token_provider is not None:
+    if settings.uses_v1_api:
+        # Azure's v1 API is the plain OpenAI client on /openai/v1/; keyless, the token provider is the key.
+        key: str | TokenProvider = api_key or _marked(_required(token_provider))
+        return openai.AsyncOpenAI(base_url=v1_base_url(endpoint), api_key=key, **common)
+    if not api_key:
         return openai.AsyncAzureOpenAI(
             azure_endpoint=endpoint,
-            azure_ad_token_provider=_marked(token_provider),
+            azure_ad_token_provider=_marked(_required(token_provider)),
             api_version=settings.api_version,
             **common,
         )
     return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=settings.api_version, **common)
+
+
+def v1_base_url(endpoint: str) -> str:
+    """`https://NAME.openai.azure.com/openai/v1/`, whether the endpoint names the resource or the v1 path."""
+    base = endpoint.rstrip("/")
+    return (base if base.endswith(V1_PATH) else base + V1_PATH) + "/"
+
+
+def _required(token_provider: TokenProvider | None) -> TokenProvider:
+    if token_provider is None:
+        raise ValueError("Azure without a key needs a token provider")
+    return token_provider
 
 
 def _marked(token_provider: TokenProvider) -> TokenProvider:

@@ -35,6 +35,20 @@ def failure_before_stream(error: openai.APIError) -> ChatError:
             return ChatError(
                 400, "content_filter", "Your message was blocked by the content filter. Rephrase it and send again."
             )
+        if code == "OperationNotSupported":
+            return ChatError(
+                502,
+                "operation_not_supported",
+                "This model works only through the Responses API. "
+                "Ask the administrator to add its deployment to CHAT_RESPONSES_DEPLOYMENTS.",
+            )
+        if "enabled only for api versions" in _error_message(error.body):
+            return ChatError(
+                502,
+                "upstream_error",
+                "This model needs a newer API version. Ask the administrator "
+                "to unset AZURE_OPENAI_API_VERSION (the v1 API) or set 2024-12-01-preview or later.",
+            )
         if code == "context_length_exceeded":
             return ChatError(
                 400,
@@ -81,9 +95,22 @@ def ended_early() -> ChatError:
     return ChatError(502, "upstream_error", "The model service ended the answer early. Try again.")
 
 
+def stalled() -> ChatError:
+    return ChatError(504, "upstream_timeout", "The model service stopped sending. Try again.")
+
+
+def refused_parameter(error: openai.BadRequestError, optional: list[str]) -> str | None:
+    """Which of our optional parameters a 400 says the model does not support, if it says so."""
+    body = error.body.get("error", error.body) if isinstance(error.body, dict) else None
+    if not isinstance(body, dict) or body.get("code") not in ("unsupported_parameter", "unsupported_value"):
+        return None
+    param = body.get("param")
+    return param if param in optional else None
+
+
 def failure_of_transport(error: httpx2.HTTPError | aiohttp.ClientError) -> ChatError:
     if isinstance(error, (httpx2.TimeoutException, TimeoutError)) and _timed_out(error):
-        return ChatError(504, "upstream_timeout", "The model service stopped sending. Try again.")
+        return stalled()
     return ChatError(502, "upstream_unavailable", "The connection to the model service was lost. Try again.")
 
 
@@ -109,6 +136,13 @@ def retry_after_seconds(headers: httpx2.Headers) -> int:
         if math.isfinite(seconds) and seconds >= 0:
             return max(1, math.ceil(seconds))
     return DEFAULT_RETRY_AFTER
+
+
+def _error_message(body: object) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
 
 
 def _error_code(body: object) -> str | None:

@@ -6,22 +6,41 @@ The body is read raw: decoding SSE and JSON here costs a fraction of one pydanti
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx2
 import openai
 
-from ..chat_request import Message
-from ..events import StreamEvent
-from .chat_completions import CompletionReader
+from ..errors import ChatError
+from ..events import Finished, StreamEvent, TextDelta
 from .client import SignInFailed
-from .failures import TRANSPORT_ERRORS, failure_before_stream, failure_of_transport, sign_in_failed
+from .failures import (
+    TRANSPORT_ERRORS,
+    failure_before_stream,
+    failure_of_transport,
+    refused_parameter,
+    sign_in_failed,
+    stalled,
+)
 
 log = logging.getLogger("chat.upstream")
+
+
+class Reader(Protocol):
+    """A dialect's decoder: raw bytes of one read in, the events they complete out."""
+
+    chunks: int
+    done: bool
+    failure: ChatError | None
+
+    def feed(self, raw: bytes) -> list[StreamEvent]: ...
+
+    def finished(self) -> Finished: ...
 
 
 class CompletionStream:
@@ -29,31 +48,42 @@ class CompletionStream:
     events, one per upstream read; leaving the block always closes the upstream request."""
 
     def __init__(
-        self, client: openai.AsyncOpenAI, deployment: str, messages: list[Message], max_tokens: int | None
+        self,
+        client: openai.AsyncOpenAI,
+        deployment: str,
+        path: str,
+        body: dict[str, Any],
+        reader: Callable[[], Reader],
+        *,
+        first_token_timeout: float,
+        read_timeout: float,
+        optional: tuple[str, ...] = (),
+        on_refused: Callable[[str], None] = lambda parameter: None,
     ) -> None:
         self._client = client
-        self._body: dict[str, Any] = {
-            "model": deployment,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if max_tokens is not None:
-            self._body["max_tokens"] = max_tokens
+        self._deployment = deployment
+        self._path = path
+        self._body = body
+        self._reader = reader
+        self._first_token_timeout = first_token_timeout
+        self._read_timeout = read_timeout
+        self._optional = list(optional)
+        self._on_refused = on_refused
         self._response: httpx2.Response | None = None
         self._events: AsyncGenerator[StreamEvent, None] | None = None
         self.chunks = 0  # upstream chunks decoded so far, for the log
 
     async def __aenter__(self) -> AsyncIterator[StreamEvent]:
-        # `post` rather than `chat.completions.create`: the body is already checked, so the SDK's
-        # typed transform of every message (40% of its request time) is skipped; URL, auth, retries
-        # and typed errors stay the SDK's.
         try:
-            self._response = await self._client.post(
-                "/chat/completions", cast_to=httpx2.Response, body=self._body, stream=True
-            )
+            self._response = await self._open()
         except openai.APIError as error:
-            raise failure_before_stream(error) from error
+            failure = failure_before_stream(error)
+            if failure.code == "operation_not_supported":
+                log.warning(
+                    "deployment %.100r works only through the Responses API: add it to CHAT_RESPONSES_DEPLOYMENTS",
+                    self._deployment,
+                )
+            raise failure from error
         except SignInFailed as error:
             log.warning("could not sign in to the model service: %.300r", str(error))
             raise sign_in_failed() from error
@@ -68,24 +98,60 @@ class CompletionStream:
         if self._response is not None:
             await self._response.aclose()
 
-    async def _read(self, body: AsyncIterator[bytes]) -> AsyncGenerator[StreamEvent, None]:
-        reader = CompletionReader()
+    async def _open(self) -> httpx2.Response:
+        # `post` rather than the typed methods: the body is already checked, so the SDK's typed
+        # transform of every message (40% of its request time) is skipped; URL, auth, retries and
+        # typed errors stay the SDK's.
         while True:
             try:
-                raw = await anext(body)
+                return await self._client.post(self._path, cast_to=httpx2.Response, body=self._body, stream=True)
+            except openai.BadRequestError as error:
+                # An optional parameter this model does not take (a reasoning summary, an effort):
+                # ask again without it, and the caller remembers for the next answers.
+                parameter = refused_parameter(error, self._optional)
+                if parameter is None:
+                    raise
+                log.warning("deployment %.100r does not take %r: asking without it", self._deployment, parameter)
+                self._optional.remove(parameter)
+                without(self._body, parameter)
+                self._on_refused(parameter)
+
+    async def _read(self, body: AsyncIterator[bytes]) -> AsyncGenerator[StreamEvent, None]:
+        reader = self._reader()
+        wait = self._first_token_timeout  # a reasoning model may think silently for minutes
+        while True:
+            try:
+                async with asyncio.timeout(wait):
+                    raw = await anext(body)
             except StopAsyncIteration:
                 break
+            except TimeoutError:
+                raise stalled() from None
             except TRANSPORT_ERRORS as error:
                 raise failure_of_transport(error) from error
             events = reader.feed(raw)
             self.chunks = reader.chunks
             for event in events:
+                if isinstance(event, TextDelta):
+                    wait = self._read_timeout  # the answer has begun: a long silence now is a stall
                 yield event
             if reader.failure:
                 raise reader.failure
             if reader.done:
                 break
         yield reader.finished()
+
+
+def without(body: dict[str, Any], parameter: str) -> None:
+    """Remove a dotted parameter (`reasoning.summary`) from a request body, and an object it empties."""
+    *parents, name = parameter.split(".")
+    holders = [body]
+    for parent in parents:
+        holders.append(holders[-1].get(parent) or {})
+    holders[-1].pop(name, None)
+    for parent, holder in zip(reversed(parents), reversed(holders[:-1]), strict=True):
+        if not holder.get(parent):
+            holder.pop(parent, None)
 
 
 def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:

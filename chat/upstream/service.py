@@ -1,0 +1,57 @@
+"""The model service as the relay sees it: one client, and how each deployment is spoken to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import openai
+
+from ..chat_request import Message
+from ..settings import Settings
+from . import chat_completions, responses
+from .stream import CompletionStream, Reader, without
+
+
+class Upstream:
+    """Builds each answer's request in the deployment's dialect, with what the deployment takes."""
+
+    def __init__(self, client: openai.AsyncOpenAI, settings: Settings) -> None:
+        self.client = client
+        self._settings = settings
+        # Optional parameters a deployment refused once (a model without reasoning summaries, say):
+        # not sent to it again by this process.
+        self._refused: set[tuple[str, str]] = set()
+
+    def answer(self, deployment: str, messages: list[Message], max_tokens: int | None) -> CompletionStream:
+        settings = self._settings
+        effort = settings.reasoning_effort_for(deployment)
+        reader: Callable[[], Reader]
+        if settings.uses_responses_api(deployment):
+            path, reader = responses.PATH, responses.ResponsesReader
+            body = responses.request_body(deployment, messages, max_tokens, reasoning_effort=effort)
+            optional: tuple[str, ...] = ("reasoning.summary", "reasoning.effort")
+        else:
+            path, reader = chat_completions.PATH, chat_completions.CompletionReader
+            # Every current Azure chat model takes max_completion_tokens, and reasoning models refuse max_tokens.
+            parameter = settings.max_tokens_parameter if settings.backend == "openai" else "max_completion_tokens"
+            body = chat_completions.request_body(
+                deployment, messages, max_tokens, max_tokens_parameter=parameter, reasoning_effort=effort
+            )
+            optional = ("reasoning_effort",)
+        for name in optional:
+            if (deployment, name) in self._refused:
+                without(body, name)
+        return CompletionStream(
+            self.client,
+            deployment,
+            path,
+            body,
+            reader,
+            first_token_timeout=settings.first_token_timeout,
+            read_timeout=settings.read_timeout,
+            optional=tuple(name for name in optional if (deployment, name) not in self._refused),
+            on_refused=lambda name: self._refused.add((deployment, name)),
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
