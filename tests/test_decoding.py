@@ -44,6 +44,43 @@ def test_byte_by_byte() -> None:
     assert reader.done
 
 
+# Cases after the web-platform-tests and eventsource-parser suites: (stream, the data of each event).
+SPEC_CASES = {
+    "bom-removed": (b"\xef\xbb\xbfdata: a\n\n", [b"a"]),
+    "only-one-bom-removed": (b"\xef\xbb\xbf\xef\xbb\xbfdata: a\n\ndata: b\n\n", [b"b"]),
+    "data-without-colon": (b"data\n\ndata\ndata\n\ndata:\n\n", [b"", b"\n", b""]),
+    "mixed-line-ends": (b"data: a\r\ndata: b\rdata: c\n\r\n", [b"a\nb\nc"]),
+    "cr-lf-as-one-line-end": (b"data: a\r\ndata: b\r\n\r\n", [b"a\nb"]),
+    "fields-and-comments": (b": c\nevent: x\nid: 1\nretry: 5\ndata:  two\ndatax: no\n\n", [b" two"]),
+    "colon-in-value": (b"data: a:b\n\n", [b"a:b"]),
+    "unfinished-event-dropped": (b"data: a\n\ndata: b\n", [b"a"]),
+    "blank-lines-alone": (b"\n\n\r\n\r\r", []),
+}
+
+
+@pytest.mark.parametrize(("stream", "expected"), SPEC_CASES.values(), ids=SPEC_CASES.keys())
+def test_spec_cases_at_every_pair_of_split_points_with_empty_reads(stream: bytes, expected: list[bytes]) -> None:
+    for first in range(len(stream) + 1):
+        for second in range(first, len(stream) + 1):
+            decoder = SseDecoder()
+            pieces = [stream[:first], b"", stream[first:second], b"", stream[second:]]
+            assert [data for piece in pieces for data in decoder.feed(piece)] == expected, (first, second)
+
+
+def test_a_large_event_in_small_reads_is_joined_once() -> None:
+    data = b"x" * (1 << 20)
+    stream = b"data: " + data + b"\n\n"
+    decoder = SseDecoder()
+    events = [event for start in range(0, len(stream), 1460) for event in decoder.feed(stream[start : start + 1460])]
+    assert events == [data]
+
+
+def test_an_event_without_data_is_skipped_by_the_readers() -> None:
+    reader = CompletionReader()
+    assert reader.feed_text(b'data\n\ndata: {"choices": [{"delta": {"content": "ok"}}]}\n\n') == "ok"
+    assert reader.failure is None
+
+
 def test_decoder_skips_comments_and_joins_data_lines() -> None:
     decoder = SseDecoder()
     assert decoder.feed(b": ping\n\nevent: x\ndata: a\ndata:b\nid: 3\n\ndata: c\n") == [b"a\nb"]

@@ -59,6 +59,8 @@ class CompletionReader:
     def feed_text(self, raw: bytes) -> str:
         pieces: list[str] = []
         for data in self._decoder.feed(raw):
+            if not data:
+                continue  # an event without data carries nothing
             if data == b"[DONE]":
                 self.done = True
                 break

@@ -54,6 +54,8 @@ class ResponsesReader:
         text: list[str] = []
         reasoning: list[str] = []
         for data in self._decoder.feed(raw):
+            if not data:
+                continue  # an event without data carries nothing
             try:
                 self._take(orjson.loads(data), text, reasoning)
             except ChatError as error:
