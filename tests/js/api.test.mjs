@@ -36,12 +36,22 @@ function fakeFetch({ status = 200, headers = SSE_HEADERS, chunks = [], body, err
 
 async function run(fake, options = {}) {
   const deltas = [];
+  const reasoning = [];
   const outcome = await streamChat("http://127.0.0.1/api/chat", [{ role: "user", content: "hi" }], {
     fetchImpl: fake.fetchImpl,
     onDelta: (text) => deltas.push(text),
+    onReasoning: (text) => reasoning.push(text),
     ...options,
   });
-  return { outcome, deltas };
+  return { outcome, deltas, reasoning };
+}
+
+/** The bytes of `body` in pieces of `size`, so frames and characters are split everywhere. */
+function pieces(body, size) {
+  const bytes = encoder.encode(body);
+  const chunks = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.slice(i, i + size));
+  return chunks;
 }
 
 test("posts the conversation as JSON", async () => {
@@ -61,16 +71,13 @@ test("deltas then done", async () => {
     frame("delta", { content: "lo 👋" }) +
     frame("done", { finish_reason: "length", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
   // Deliver in awkward pieces, splitting the emoji's bytes.
-  const bytes = encoder.encode(body);
-  const chunks = [];
-  for (let i = 0; i < bytes.length; i += 5) chunks.push(bytes.slice(i, i + 5));
-  const fake = fakeFetch({ chunks });
+  const fake = fakeFetch({ chunks: pieces(body, 5) });
   const { outcome, deltas } = await run(fake);
   assert.equal(deltas.join(""), "Hello 👋");
   assert.deepEqual(outcome, {
     kind: OUTCOME.DONE,
     finishReason: "length",
-    usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 },
+    usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7, reasoningTokens: 0 },
   });
   assert.equal(fake.source.cancelled, true, "reader is released after done");
 });
@@ -240,4 +247,73 @@ test("the chosen deployment is sent, and only when there is one", async () => {
   const defaulted = fakeFetch({ chunks: [frame("done", { finish_reason: "stop", usage: null })] });
   await run(defaulted, { deployment: null });
   assert.deepEqual(JSON.parse(defaulted.calls[0].init.body), { messages: [{ role: "user", content: "hi" }] });
+});
+
+test("reasoning before the answer: each piece to onReasoning, in order, apart from the answer", async () => {
+  const body =
+    ": ping\n\n" +
+    ": ping\n\n" +
+    frame("reasoning", { content: "**Weighing** the " }) +
+    frame("reasoning", { content: "options 🤔\n\n" }) +
+    frame("delta", { content: "Take the " }) +
+    frame("delta", { content: "train." }) +
+    frame("done", {
+      finish_reason: "stop",
+      usage: {
+        prompt_tokens: 20,
+        completion_tokens: 600,
+        total_tokens: 620,
+        completion_tokens_details: { reasoning_tokens: 512 },
+      },
+    });
+  for (const size of [1, 3, 7, body.length]) {
+    const { outcome, deltas, reasoning } = await run(fakeFetch({ chunks: pieces(body, size) }));
+    assert.equal(reasoning.join(""), "**Weighing** the options 🤔\n\n", `pieces of ${size}`);
+    assert.equal(deltas.join(""), "Take the train.", `pieces of ${size}`);
+    assert.deepEqual(outcome.usage, { promptTokens: 20, completionTokens: 600, totalTokens: 620, reasoningTokens: 512 });
+  }
+});
+
+test("empty or malformed reasoning pieces are skipped; no onReasoning is fine", async () => {
+  const chunks = () => [
+    frame("reasoning", { content: "" }),
+    frame("reasoning", { content: 42 }),
+    "event: reasoning\ndata: {not json\n\n",
+    frame("reasoning", { content: "ok" }),
+    frame("done", { finish_reason: "stop", usage: null }),
+  ];
+  const { outcome, reasoning } = await run(fakeFetch({ chunks: chunks() }));
+  assert.deepEqual(reasoning, ["ok"]);
+  assert.equal(outcome.kind, OUTCOME.DONE);
+  const quiet = await streamChat("http://127.0.0.1/api/chat", [], { fetchImpl: fakeFetch({ chunks: chunks() }).fetchImpl });
+  assert.equal(quiet.kind, OUTCOME.DONE);
+});
+
+test("reasoning tokens: absent, malformed or zero count as none", async () => {
+  const usageOf = async (usage) => {
+    const { outcome } = await run(fakeFetch({ chunks: [frame("done", { finish_reason: "stop", usage })] }));
+    return outcome.usage.reasoningTokens;
+  };
+  const base = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+  assert.equal(await usageOf(base), 0);
+  assert.equal(await usageOf({ ...base, completion_tokens_details: null }), 0);
+  assert.equal(await usageOf({ ...base, completion_tokens_details: { reasoning_tokens: "many" } }), 0);
+  assert.equal(await usageOf({ ...base, completion_tokens_details: { reasoning_tokens: 0 } }), 0);
+  assert.equal(await usageOf({ ...base, completion_tokens_details: { reasoning_tokens: 64 } }), 64);
+});
+
+test("a content_filter finish after the text is reported as such", async () => {
+  const fake = fakeFetch({
+    chunks: [frame("delta", { content: "flagged text" }), frame("done", { finish_reason: "content_filter", usage: null })],
+  });
+  const { outcome, deltas } = await run(fake);
+  assert.deepEqual(deltas, ["flagged text"]);
+  assert.deepEqual(outcome, { kind: OUTCOME.DONE, finishReason: "content_filter", usage: null });
+});
+
+test("neither max_tokens nor max_completion_tokens is sent: the server decides", async () => {
+  const fake = fakeFetch({ chunks: [frame("done", { finish_reason: "stop", usage: null })] });
+  await run(fake, { deployment: "o4-mini" });
+  const body = JSON.parse(fake.calls[0].init.body);
+  assert.deepEqual(Object.keys(body).sort(), ["deployment", "messages"]);
 });

@@ -1,7 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { countChars, titleFor, toRequestMessages, trimToLimits, UNTITLED } from "../../web/static/conversation.js";
+import {
+  countChars,
+  isWithheld,
+  titleFor,
+  toRequestMessages,
+  trimToLimits,
+  UNTITLED,
+  withhold,
+} from "../../web/static/conversation.js";
 
 const user = (content) => ({ role: "user", content });
 const assistant = (content, extra = {}) => ({ role: "assistant", content, ...extra });
@@ -37,6 +45,57 @@ test("request messages keep role and text only and skip empty answers", () => {
     { role: "user", content: "q2" },
     { role: "user", content: "q3" },
   ]);
+});
+
+test("reasoning is never sent back, only the answer's text", () => {
+  const messages = [
+    user("q1"),
+    assistant("The train.", { status: "done", reasoning: "**Comparing** train and plane…" }),
+    user("q2"),
+    assistant("", { status: "stopped", reasoning: "Stopped while thinking" }),
+    user("q3"),
+  ];
+  assert.deepEqual(toRequestMessages(messages), [
+    { role: "user", content: "q1" },
+    { role: "assistant", content: "The train." },
+    { role: "user", content: "q2" },
+    { role: "user", content: "q3" },
+  ]);
+});
+
+test("an answer flagged by the content filter is not sent back, even with its text", () => {
+  const flagged = { status: "done", finishReason: "content_filter", usage: null };
+  const messages = [
+    user("q1"),
+    assistant("flagged text kept by an older page", flagged),
+    user("q2"),
+    assistant("cut off", { status: "done", finishReason: "length" }),
+    user("q3"),
+  ];
+  assert.deepEqual(toRequestMessages(messages), [
+    { role: "user", content: "q1" },
+    { role: "user", content: "q2" },
+    { role: "assistant", content: "cut off" },
+    { role: "user", content: "q3" },
+  ]);
+});
+
+test("a flagged answer is withheld: text and reasoning gone, the rest kept", () => {
+  const message = assistant("flagged", { status: "done", finishReason: "content_filter", reasoning: "why", usage: { totalTokens: 9 } });
+  assert.equal(isWithheld(message), true);
+  withhold(message);
+  assert.deepEqual(message, { role: "assistant", content: "", status: "done", finishReason: "content_filter", usage: { totalTokens: 9 } });
+  assert.equal(isWithheld(assistant("fine", { finishReason: "stop" })), false);
+  assert.equal(isWithheld(user("content_filter")), false);
+});
+
+test("trimming counts what is sent: a flagged answer's text takes no room", () => {
+  const messages = toRequestMessages([
+    user("aaaa"),
+    assistant("x".repeat(100), { finishReason: "content_filter" }),
+    user("bbbb"),
+  ]);
+  assert.deepEqual(trimToLimits(messages, { maxMessages: 0, maxTotalChars: 8 }), { messages, dropped: 0 });
 });
 
 test("nothing is trimmed when the conversation fits", () => {

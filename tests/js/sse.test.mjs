@@ -5,9 +5,11 @@ import { SseParser, parseSse } from "../../web/static/sse.js";
 
 const encoder = new TextEncoder();
 
-// What the chat server sends: named events, JSON data, a keep-alive comment, and
-// characters of one, two, three and four UTF-8 bytes.
+// What the chat server sends: named events (a reasoning model's summary before its answer),
+// JSON data, a keep-alive comment, and characters of one, two, three and four UTF-8 bytes.
 const SAMPLE = [
+  ": ping\n\n",
+  'event: reasoning\ndata: {"content": "**Plan:** greet 🤔\\n\\n"}\n\n',
   ": ping\n\n",
   'event: delta\ndata: {"content": "Hello"}\n\n',
   'event: delta\ndata: {"content": " wörld — ✓ 👋🏽"}\n\n',
@@ -16,6 +18,7 @@ const SAMPLE = [
 ].join("");
 
 const SAMPLE_EVENTS = [
+  { event: "reasoning", data: '{"content": "**Plan:** greet 🤔\\n\\n"}', id: "" },
   { event: "delta", data: '{"content": "Hello"}', id: "" },
   { event: "delta", data: '{"content": " wörld — ✓ 👋🏽"}', id: "" },
   { event: "done", data: '{"finish_reason": "stop", "usage": null}', id: "" },

@@ -30,6 +30,34 @@ test("an answer that was streaming when the page closed comes back as lost", () 
   assert.equal(revived.messages[1].content, "part");
 });
 
+test("reasoning survives a reload with its answer", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const conversation = store.create();
+  conversation.messages.push(
+    { role: "user", content: "q" },
+    { role: "assistant", content: "a", status: "done", reasoning: "**Thought** about it" },
+  );
+  store.touch(conversation);
+  const [revived] = new ConversationStore(storage).list();
+  assert.equal(revived.messages[1].reasoning, "**Thought** about it");
+});
+
+test("a flagged answer stored with its text (by an older page) comes back without it", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const conversation = store.create();
+  conversation.messages.push(
+    { role: "user", content: "q" },
+    { role: "assistant", content: "flagged", status: "done", finishReason: "content_filter", reasoning: "r", usage: null },
+    { role: "assistant", content: "fine", status: "done", reasoning: 42 },
+  );
+  store.touch(conversation);
+  const [revived] = new ConversationStore(storage).list();
+  assert.deepEqual(revived.messages[1], { role: "assistant", content: "", status: "done", finishReason: "content_filter", usage: null });
+  assert.equal("reasoning" in revived.messages[2], false, "reasoning that is not text is dropped");
+});
+
 test("newest conversation first", () => {
   const store = new ConversationStore(new FakeStorage());
   const first = store.create();

@@ -1,6 +1,7 @@
 // The chat endpoint: POST the conversation, read the Server-Sent Events answer.
 // No DOM here; the caller passes the endpoint URL (resolved against the page) and gets
-// every piece of text through onDelta and one outcome at the end.
+// every piece of the answer through onDelta, every piece of the model's reasoning summary
+// (which comes before the answer) through onReasoning, and one outcome at the end.
 
 import { SseParser } from "./sse.js";
 
@@ -20,15 +21,19 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
  * Send the conversation and stream the answer.
  * @param {URL|string} url the chat endpoint
  * @param {{role: string, content: string}[]} messages the whole conversation, oldest first
- * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, fetchImpl?: typeof fetch,
- *          deployment?: string|null}} options (no deployment: the server's default)
+ * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, onReasoning?: (text: string) => void,
+ *          fetchImpl?: typeof fetch, deployment?: string|null}} options (no deployment: the server's default)
  * @returns {Promise<object>} one of:
  *   {kind: "done", finishReason, usage}
  *   {kind: "error", code, message, retryAfter, status}
  *   {kind: "lost", message}
  *   {kind: "aborted"}
  */
-export async function streamChat(url, messages, { signal, onDelta = () => {}, fetchImpl, deployment } = {}) {
+export async function streamChat(
+  url,
+  messages,
+  { signal, onDelta = () => {}, onReasoning = () => {}, fetchImpl, deployment } = {},
+) {
   const doFetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
   let response;
   try {
@@ -58,10 +63,10 @@ export async function streamChat(url, messages, { signal, onDelta = () => {}, fe
     };
   }
 
-  return readEventStream(response.body, signal, onDelta);
+  return readEventStream(response.body, signal, { delta: onDelta, reasoning: onReasoning });
 }
 
-async function readEventStream(body, signal, onDelta) {
+async function readEventStream(body, signal, onText) {
   const reader = body.getReader();
   const parser = new SseParser();
   try {
@@ -76,7 +81,7 @@ async function readEventStream(body, signal, onDelta) {
       if (signal?.aborted) return { kind: OUTCOME.ABORTED };
       const events = chunk.done ? parser.end() : parser.push(chunk.value);
       for (const { event, data } of events) {
-        const outcome = handleEvent(event, data, onDelta);
+        const outcome = handleEvent(event, data, onText);
         if (outcome) return outcome;
       }
       if (chunk.done) return { kind: OUTCOME.LOST, message: LOST_MESSAGE };
@@ -88,7 +93,8 @@ async function readEventStream(body, signal, onDelta) {
   }
 }
 
-function handleEvent(event, data, onDelta) {
+/** @param {{delta: Function, reasoning: Function}} onText what to call with the text of each kind of event */
+function handleEvent(event, data, onText) {
   let payload;
   try {
     payload = JSON.parse(data);
@@ -98,7 +104,8 @@ function handleEvent(event, data, onDelta) {
   if (payload === null || typeof payload !== "object") return null;
   switch (event) {
     case "delta":
-      if (typeof payload.content === "string" && payload.content !== "") onDelta(payload.content);
+    case "reasoning":
+      if (typeof payload.content === "string" && payload.content !== "") onText[event](payload.content);
       return null;
     case "done":
       return {
@@ -160,5 +167,7 @@ function validUsage(usage) {
     promptTokens: Number(usage.prompt_tokens) || 0,
     completionTokens: Number(usage.completion_tokens) || 0,
     totalTokens: total,
+    // Reasoning models count their hidden thinking among the completion tokens.
+    reasoningTokens: Number(usage.completion_tokens_details?.reasoning_tokens) || 0,
   };
 }

@@ -3,7 +3,7 @@
 // list draws the open one and the view draws the rest of the page.
 
 import { OUTCOME } from "./api.js";
-import { ROLE, TURN, countChars, toRequestMessages, trimToLimits } from "./conversation.js";
+import { ROLE, TURN, countChars, isWithheld, toRequestMessages, trimToLimits, withhold } from "./conversation.js";
 
 const SAVE_WHILE_STREAMING_MS = 1000;
 const UNDO_DELETE_MS = 10000;
@@ -95,14 +95,17 @@ export class Controller {
 
     const abort = new AbortController();
     this.stream = { abort, conversation, message, index };
+    // `field` is "reasoning" (the model's summary of its thinking, kept but never sent back) or "content".
+    const grow = (field) => (text) => {
+      message[field] = (message[field] ?? "") + text;
+      if (this.active === conversation) this.messageList.updateAnswer(message);
+      this.saveSoon(conversation);
+    };
     const outcome = await this.streamChat(this.chatUrl, messages, {
       signal: abort.signal,
       deployment: this.view.selectedDeployment(),
-      onDelta: (text) => {
-        message.content += text;
-        if (this.active === conversation) this.messageList.updateAnswer(message.content);
-        this.saveSoon(conversation);
-      },
+      onReasoning: grow("reasoning"),
+      onDelta: grow("content"),
     });
     this.finish(outcome);
   }
@@ -117,6 +120,8 @@ export class Controller {
         message.status = TURN.DONE;
         message.finishReason = outcome.finishReason;
         message.usage = outcome.usage;
+        // The filter's verdict can come after the text was shown: take it all back.
+        if (isWithheld(message)) withhold(message);
         break;
       case OUTCOME.ERROR:
         message.status = TURN.ERROR;

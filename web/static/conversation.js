@@ -12,6 +12,9 @@ export const TURN = Object.freeze({
   LOST: "lost",
 });
 
+/** The finish reason of an answer the content filter flagged. */
+const FILTERED = "content_filter";
+
 const TITLE_MAX_CHARS = 60;
 export const UNTITLED = "New chat";
 
@@ -46,14 +49,29 @@ export function titleFor(messages) {
 }
 
 /**
- * The messages the server should see, oldest first: roles and text only. An assistant
- * turn counts with whatever text it has (a stopped or broken answer is still what the
- * person saw); an assistant turn with no text is left out.
+ * Whether the content filter flagged this answer. With Azure's asynchronous filter the
+ * text streams first and the verdict comes at the end, so none of it can be trusted.
+ */
+export function isWithheld(message) {
+  return message.role === ROLE.ASSISTANT && message.finishReason === FILTERED;
+}
+
+/** Forget a flagged answer's text and reasoning: they are neither shown, kept nor sent again. */
+export function withhold(message) {
+  message.content = "";
+  delete message.reasoning;
+}
+
+/**
+ * The messages the server should see, oldest first: roles and text only (never the
+ * reasoning). An assistant turn counts with whatever text it has (a stopped or broken
+ * answer is still what the person saw); an assistant turn with no text, or one the content
+ * filter flagged, is left out.
  */
 export function toRequestMessages(messages) {
   const out = [];
   for (const message of messages) {
-    if (message.role === ROLE.ASSISTANT && message.content === "") continue;
+    if (message.role === ROLE.ASSISTANT && (message.content === "" || isWithheld(message))) continue;
     out.push({ role: message.role, content: message.content });
   }
   return out;

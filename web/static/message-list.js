@@ -38,7 +38,7 @@ export class MessageList {
     this.scroll.scrollToLatest();
   }
 
-  /** Add the assistant turn that is about to stream, with a typing indicator. */
+  /** Add the assistant turn that is about to stream, with its thinking indicator. */
   beginAnswer(message, index) {
     this.live?.cancel();
     const article = messageShell(message, index);
@@ -49,14 +49,15 @@ export class MessageList {
     this.scroll.scrollToLatest();
   }
 
-  /** New text for the streaming answer. */
-  updateAnswer(text) {
-    this.live?.update(text);
+  /** New text (reasoning or answer) for the streaming answer. */
+  updateAnswer(message) {
+    this.live?.update(message.reasoning ?? "", message.content);
   }
 
   /** The streaming answer has ended: draw it whole, once, with its status. */
   finishAnswer(message, index, { retryable = false, retryWait = 0 } = {}) {
-    const replacement = messageElement(message, index, { retryable, retryWait });
+    const reasoningOpen = this.live?.isReasoningOpen() ?? false;
+    const replacement = messageElement(message, index, { retryable, retryWait, reasoningOpen });
     const current = this.live?.article ?? this.article(index);
     if (current) current.replaceWith(replacement);
     else this.list.append(replacement);

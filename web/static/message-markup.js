@@ -1,7 +1,7 @@
 // The elements of one message: its article, its status line, its rendered markdown.
 // Builds and returns nodes; placing them on the page is the message list's job.
 
-import { ROLE, TURN } from "./conversation.js";
+import { ROLE, TURN, isWithheld } from "./conversation.js";
 import { button, element, qs } from "./helpers.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -9,8 +9,9 @@ const NUMBER_FORMAT = new Intl.NumberFormat();
 
 const FINISH_NOTES = Object.freeze({
   length: "Answer cut off at the length limit.",
-  content_filter: "The rest of the answer was withheld by the content filter.",
 });
+
+const WITHHELD_NOTICE = "This answer was withheld by the content filter.";
 
 /** An article with the speaker's heading and an empty body. */
 export function messageShell(message, index) {
@@ -24,12 +25,24 @@ export function messageShell(message, index) {
   return article;
 }
 
-/** A finished message: the person's text as typed, or the answer rendered with its status line. */
-export function messageElement(message, index, options) {
+/**
+ * A finished message: the person's text as typed, or the answer rendered with its reasoning
+ * (closed unless `reasoningOpen`) and its status line.
+ */
+export function messageElement(message, index, { reasoningOpen = false, ...options } = {}) {
   const article = messageShell(message, index);
   const body = qs(".message-body", article);
   if (message.role === ROLE.ASSISTANT) {
-    if (message.content !== "") body.append(markdownFragment(message.content));
+    if (isWithheld(message)) {
+      body.append(element("p", "message-withheld", WITHHELD_NOTICE));
+    } else {
+      if (message.reasoning) {
+        const reasoning = reasoningSection(reasoningOpen);
+        qs(".reasoning-body", reasoning).append(markdownFragment(message.reasoning));
+        body.before(reasoning);
+      }
+      if (message.content !== "") body.append(markdownFragment(message.content));
+    }
     article.append(statusFooter(message, options));
   } else {
     body.textContent = message.content;
@@ -37,12 +50,41 @@ export function messageElement(message, index, options) {
   return article;
 }
 
-export function typingIndicator() {
-  const typing = element("div", "typing-indicator");
-  typing.setAttribute("role", "status");
-  typing.setAttribute("aria-label", "Assistant is typing");
-  typing.append(element("span"), element("span"), element("span"));
-  return typing;
+/** The model's reasoning summary: a section the reader can open, above the answer. */
+export function reasoningSection(open) {
+  const details = element("details", "message-reasoning");
+  details.open = open;
+  details.append(element("summary", "reasoning-summary", "Thinking"), element("div", "reasoning-body markdown"));
+  return details;
+}
+
+/**
+ * Shown until the first token of the answer. "Thinking" is announced once; the seconds
+ * that tick beside it are hidden from screen readers, which would otherwise read each one.
+ */
+export function thinkingIndicator() {
+  const indicator = element("div", "typing-indicator");
+  indicator.setAttribute("role", "status");
+  indicator.setAttribute("aria-label", "Thinking");
+  const dots = element("span", "typing-dots");
+  dots.setAttribute("aria-hidden", "true");
+  dots.append(element("span"), element("span"), element("span"));
+  const elapsed = element("span", "thinking-elapsed");
+  elapsed.setAttribute("aria-hidden", "true");
+  indicator.append(dots, element("span", "thinking-label", "Thinking…"), elapsed);
+  return indicator;
+}
+
+/** Whole seconds since `startedAt` as the indicator shows them; nothing in the first second. */
+export function elapsedText(startedAt, now = Date.now()) {
+  const seconds = Math.floor((now - startedAt) / 1000);
+  return seconds >= 1 ? `${NUMBER_FORMAT.format(seconds)} s` : "";
+}
+
+/** "1,234 tokens", with the reasoning tokens among them when the model reports any. */
+export function usageText(usage) {
+  const total = `${NUMBER_FORMAT.format(usage.totalTokens)} tokens`;
+  return usage.reasoningTokens > 0 ? `${total} (${NUMBER_FORMAT.format(usage.reasoningTokens)} reasoning)` : total;
 }
 
 /** How the answer ended, its usage, and a Retry button when it can be retried. */
@@ -79,7 +121,7 @@ function statusNotes(message) {
   const finishNote = FINISH_NOTES[message.finishReason];
   if (finishNote) notes.push(element("span", "status-note status-finish", finishNote));
   if (message.usage) {
-    const usage = element("span", "status-usage", `${NUMBER_FORMAT.format(message.usage.totalTokens)} tokens`);
+    const usage = element("span", "status-usage", usageText(message.usage));
     usage.title = `${NUMBER_FORMAT.format(message.usage.promptTokens)} prompt + ${NUMBER_FORMAT.format(message.usage.completionTokens)} completion tokens`;
     notes.push(usage);
   }

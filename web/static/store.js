@@ -1,7 +1,7 @@
 // Conversations kept in localStorage, so they survive a reload. No DOM; the storage is
 // passed in (window.localStorage in the page, a stand-in in tests).
 
-import { TURN, titleFor } from "./conversation.js";
+import { TURN, isWithheld, titleFor, withhold } from "./conversation.js";
 
 const STORAGE_KEY = "chat.conversations.v1";
 
@@ -124,9 +124,13 @@ function isConversation(value) {
 }
 
 // A page closed while an answer streamed left a turn marked as streaming: it was cut off.
+// An answer flagged by the content filter before its text was dropped (stored by an older
+// page) loses it now.
 function reviveConversation(conversation) {
   for (const message of conversation.messages) {
     if (message.status === TURN.STREAMING) message.status = TURN.LOST;
+    if (typeof message.reasoning !== "string") delete message.reasoning;
+    if (isWithheld(message)) withhold(message);
   }
   return {
     ...conversation,
