@@ -1,4 +1,5 @@
-"""Pictures of the page mid-answer (light, dark, phone) in test-output/, for a person to look at."""
+"""Pictures of the page (mid-answer in light, dark and phone; thinking; an answer with its reasoning) in
+test-output/, for a person to look at."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from chat.simulator.answers import tokens
 from .conftest import OpenChat, within
 from .test_answers import MARKDOWN_ANSWER
 from .test_pages import PHONE
+from .test_reasoning import SECONDS, responses_chat_url  # noqa: F401 (a fixture)
 
 
 def chunks_before(text: str, marker: str) -> int:
@@ -34,8 +36,9 @@ LOOKS: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("name", LOOKS)
-async def test_screenshot_mid_answer(open_chat: OpenChat, chat_url: str, simulator: Simulator,
-                                     output_dir: Path, name: str) -> None:
+async def test_screenshot_mid_answer(
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, output_dir: Path, name: str
+) -> None:
     chat = await open_chat(chat_url, reduced_motion="reduce", **LOOKS[name])
     simulator.script("Hello! Ask me anything.")
     await chat.send("Hello!")
@@ -58,3 +61,39 @@ async def test_screenshot_mid_answer(open_chat: OpenChat, chat_url: str, simulat
     assert path.stat().st_size > 10_000
     await chat.stop_button.click()
     await within(record.ended.wait())
+
+
+async def test_screenshot_thinking(open_chat: OpenChat, chat_url: str, simulator: Simulator, output_dir: Path) -> None:
+    simulator.profile = "reasoning"
+    simulator.thinking_time = 60.0
+    chat = await open_chat(chat_url, reduced_motion="reduce", **LOOKS["chat-mid-answer"])
+    await chat.send("Plan a three-day trip to Lisbon by train from Paris.")
+    record = await within(simulator.next_request())
+    await expect(chat.last_answer.locator(".thinking-elapsed")).to_have_text(SECONDS)
+    path = output_dir / "chat-thinking.png"
+    await chat.page.screenshot(path=path)
+    assert path.stat().st_size > 10_000
+    await chat.stop_button.click()
+    await within(record.ended.wait())
+
+
+async def test_screenshot_reasoning(
+    open_chat: OpenChat,
+    responses_chat_url: str,  # noqa: F811 (the fixture imported above)
+    simulator: Simulator,
+    output_dir: Path,
+) -> None:
+    simulator.profile = "responses"
+    simulator.thinking_time = 0.5
+    chat = await open_chat(responses_chat_url, reduced_motion="reduce", **LOOKS["chat-mid-answer"])
+    simulator.script(MARKDOWN_ANSWER)
+    await chat.send("How does the relay stream an answer?")
+    await within(simulator.next_request())
+    await chat.wait_done()
+    reasoning = chat.last_answer.locator("details.message-reasoning")
+    await reasoning.locator("summary").click()  # closed once the answer began; opened for the picture
+    await expect(reasoning.locator(".reasoning-body")).to_be_visible()
+    await chat.page.locator("#messages-scroller").evaluate("scroller => { scroller.scrollTop = 0; }")
+    path = output_dir / "chat-reasoning.png"
+    await chat.page.screenshot(path=path)
+    assert path.stat().st_size > 10_000

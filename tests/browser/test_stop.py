@@ -21,7 +21,8 @@ async def press_stop(chat: ChatPage, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["button", "escape"])
 async def test_stop_while_streaming_keeps_the_partial_answer(
-        open_chat: OpenChat, chat_url: str, simulator: Simulator, how: str) -> None:
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, how: str
+) -> None:
     simulator.token_delay = 0.01
     simulator.script(LONG_ANSWER)
     chat = await open_chat(chat_url)
@@ -50,14 +51,13 @@ async def test_stop_while_streaming_keeps_the_partial_answer(
 
 
 @pytest.mark.parametrize("how", ["button", "escape"])
-async def test_stop_during_the_silent_wait(open_chat: OpenChat, chat_url: str, simulator: Simulator,
-                                           how: str) -> None:
+async def test_stop_during_the_silent_wait(open_chat: OpenChat, chat_url: str, simulator: Simulator, how: str) -> None:
     simulator.fail_next(Fault.STALL, after_chunks=0)  # answers with headers, then no token
     chat = await open_chat(chat_url)
     await chat.send("Think hard")
     record = await within(simulator.next_request())
     await within(record.streaming.wait())
-    await expect(chat.last_answer.get_by_role("status", name="Assistant is typing")).to_be_visible()
+    await expect(chat.last_answer.get_by_role("status", name="Thinking")).to_be_visible()
     await press_stop(chat, how)
 
     await within(record.ended.wait(), 2)
