@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from chat.settings import environment_names
+
 ROOT = Path(__file__).resolve().parent.parent
 READY = b"chat server on http://"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -21,6 +23,21 @@ UNLIMITED = {
     "CHAT_MAX_STREAMS_PER_CLIENT": "1000000",
     "CHAT_REQUESTS_PER_MINUTE": "0",
 }
+
+
+# Besides the settings' own variables: read by the SDK itself (OPENAI_ORG_ID, OPENAI_LOG, ...).
+SETTING_PREFIXES = ("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")
+
+
+def environment_without_settings() -> dict[str, str]:
+    """This process's environment minus every variable a server reads (HOST and PORT too): a server
+    started with it runs on its defaults and on what it is given, whatever the shell has set."""
+    settings = set(environment_names())
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in settings and not name.startswith(SETTING_PREFIXES)
+    }
 
 
 def raise_fd_limit() -> int:
@@ -59,13 +76,8 @@ class RelayProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._argv = [sys.executable, *argv, "--host", "127.0.0.1", "--port", str(self.port)]
-        clean = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"
-        }
         self._env = {
-            **clean,
+            **environment_without_settings(),
             **UNLIMITED,
             "AZURE_OPENAI_ENDPOINT": upstream_url,
             "AZURE_OPENAI_API_KEY": api_key,

@@ -12,8 +12,8 @@ import pytest
 from chat import Settings, SettingsError, create_app
 from chat.simulator import Fault, Simulator
 
+from .processes import run_to_exit
 from .sse_client import chat_body, read_events, text_of
-from .test_server_process import run_to_exit
 
 
 @pytest.mark.parametrize("api_version", ["v1", "2024-12-01-preview"])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,49 +12,8 @@ import pytest
 
 from chat.simulator import Fault, Simulator
 
+from .processes import run_to_exit, start_server
 from .sse_client import chat_body, parse_events, text_of
-
-SERVER = Path(__file__).resolve().parent.parent / "server.py"
-CLEAN_ENV = {
-    key: value
-    for key, value in os.environ.items()
-    if not key.startswith(("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")) and key != "PORT"
-}
-
-
-async def start_server(
-    port: int, *, cwd: Path | None = None, host: str = "127.0.0.1", **env: str
-) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SERVER),
-        "--port",
-        str(port),
-        env={**CLEAN_ENV, **env},
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 20)
-    assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
-    return process
-
-
-async def run_to_exit(*args: str, cwd: Path | None = None, **env: str) -> tuple[int, str, str]:
-    """`python server.py ARGS` that is expected to stop by itself: exit code, stdout, stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SERVER),
-        *args,
-        env={**CLEAN_ENV, **env},
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 @pytest.fixture
@@ -86,8 +43,8 @@ async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     ],
     ids=["no-deployment", "bad-endpoint", "no-key", "bad-number", "bad-port"],
 )
-async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], named: str) -> None:
-    returncode, stdout, stderr = await run_to_exit(**env)
+async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], named: str, tmp_path: Path) -> None:
+    returncode, stdout, stderr = await run_to_exit(cwd=tmp_path, **env)
     assert returncode == 2
     lines = stderr.splitlines()
     assert len(lines) == 1, lines
@@ -95,14 +52,16 @@ async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], nam
     assert stdout == ""
 
 
-async def test_port_flag_out_of_range_is_one_line() -> None:
-    returncode, _, stderr = await run_to_exit("--port", "99999")
+async def test_port_flag_out_of_range_is_one_line(tmp_path: Path) -> None:
+    returncode, _, stderr = await run_to_exit("--port", "99999", cwd=tmp_path)
     assert returncode == 2
     assert stderr == "error: PORT (port) must be between 0 and 65535, got 99999\n"
 
 
-async def test_without_azure_settings_it_chats_on_the_simulator(unused_tcp_port: int, stopper) -> None:
-    process = await start_server(unused_tcp_port, SIMULATOR_TOKEN_DELAY="0", SIMULATOR_FIRST_TOKEN_DELAY="0")
+async def test_without_azure_settings_it_chats_on_the_simulator(tmp_path: Path, unused_tcp_port: int, stopper) -> None:
+    process = await start_server(
+        unused_tcp_port, cwd=tmp_path, SIMULATOR_TOKEN_DELAY="0", SIMULATOR_FIRST_TOKEN_DELAY="0"
+    )
     stopper.append(process)
     async with aiohttp.ClientSession() as session:
         base = f"http://127.0.0.1:{unused_tcp_port}"
@@ -124,12 +83,13 @@ async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_stop_signal_ends_open_streams_and_exits(
-    unused_tcp_port: int, upstream, simulator: Simulator, stopper, stop_signal: signal.Signals
+    tmp_path: Path, unused_tcp_port: int, upstream, simulator: Simulator, stopper, stop_signal: signal.Signals
 ) -> None:
     simulator.script("alpha beta gamma")
     simulator.fail_next(Fault.STALL, after_chunks=1)
     process = await start_server(
         unused_tcp_port,
+        cwd=tmp_path,
         AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
         AZURE_OPENAI_API_KEY=simulator.api_key,
         AZURE_OPENAI_DEPLOYMENT="gpt-test",

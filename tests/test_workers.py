@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import answer_for
 
+from .processes import server_environment
 from .sse_client import chat_body, parse_events, text_of
-from .test_server_process import CLEAN_ENV
 
 
 async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
@@ -30,7 +31,9 @@ async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
     raise TimeoutError("gunicorn did not start in 10 s")
 
 
-async def test_two_workers_chat_and_cancel_on_disconnect(unused_tcp_port: int, upstream, simulator: Simulator) -> None:
+async def test_two_workers_chat_and_cancel_on_disconnect(
+    tmp_path: Path, unused_tcp_port: int, upstream, simulator: Simulator
+) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -45,14 +48,14 @@ async def test_two_workers_chat_and_cancel_on_disconnect(unused_tcp_port: int, u
         f"127.0.0.1:{unused_tcp_port}",
         "--graceful-timeout",
         "5",
-        env={
-            **CLEAN_ENV,
-            "AZURE_OPENAI_ENDPOINT": str(upstream.make_url("/")),
-            "AZURE_OPENAI_API_KEY": simulator.api_key,
-            "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
-            "CHAT_REQUESTS_PER_MINUTE": "0",
-            "CHAT_MAX_STREAMS_PER_CLIENT": "100",
-        },
+        env=server_environment(
+            AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
+            AZURE_OPENAI_API_KEY=simulator.api_key,
+            AZURE_OPENAI_DEPLOYMENT="gpt-test",
+            CHAT_REQUESTS_PER_MINUTE="0",
+            CHAT_MAX_STREAMS_PER_CLIENT="100",
+        ),
+        cwd=tmp_path,  # no .env but the test's
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -7,7 +7,7 @@ from playwright.async_api import expect
 from chat.simulator import Simulator
 from chat.simulator.answers import tokens
 
-from .conftest import ChatPage, OpenChat, within
+from .pages import CODE, MARKDOWN_ANSWER, ChatPage, OpenChat, within
 
 # Plain text (no markdown syntax) with multi-byte characters: accents, combining marks, CJK,
 # right-to-left script, emoji with skin tones, ZWJ sequences and flags. Split into tokens by
@@ -42,33 +42,9 @@ async def test_long_plain_answer_appears_exactly(open_chat: OpenChat, chat_url: 
     await expect(chat.last_answer.locator(".status-usage")).to_contain_text("tokens")
 
 
-CODE = '''async def relay(upstream, client):
-    async for chunk in upstream:
-        await client.send(chunk)  # one frame per read
-'''
-MARKDOWN_ANSWER = f"""## Streaming, step by step
-
-The relay copies each token to the browser **as soon as it arrives**, and `Stop` closes the upstream.
-
-1. The browser posts the conversation.
-2. The server opens one upstream stream.
-3. Each read leaves as one frame.
-
-```python
-{CODE}```
-
-| Event | Data | When |
-|---|---|---|
-| `delta` | text | while the model writes |
-| `done` | finish reason | at the end |
-| `error` | code and message | on failure |
-
-See [the protocol](https://example.com/protocol) for the details.
-"""
-
-
 async def test_markdown_answer_renders_headings_lists_code_and_tables(
-        open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
+    open_chat: OpenChat, chat_url: str, simulator: Simulator
+) -> None:
     simulator.token_delay = 0.002
     simulator.script(MARKDOWN_ANSWER)
     chat = await open_chat(chat_url, permissions=["clipboard-read", "clipboard-write"])
@@ -78,9 +54,13 @@ async def test_markdown_answer_renders_headings_lists_code_and_tables(
     body = chat.answer_body()
     await expect(body.locator("h2")).to_have_text("Streaming, step by step")
     await expect(body.locator("strong")).to_have_text("as soon as it arrives")
-    await expect(body.locator("ol > li")).to_have_text(["The browser posts the conversation.",
-                                                        "The server opens one upstream stream.",
-                                                        "Each read leaves as one frame."])
+    await expect(body.locator("ol > li")).to_have_text(
+        [
+            "The browser posts the conversation.",
+            "The server opens one upstream stream.",
+            "Each read leaves as one frame.",
+        ]
+    )
     code_block = body.locator(".code-block")
     await expect(code_block).to_have_count(1)
     await expect(code_block.locator(".code-language")).to_have_text("python")
@@ -88,7 +68,8 @@ async def test_markdown_answer_renders_headings_lists_code_and_tables(
     await expect(body.locator("table thead th")).to_have_text(["Event", "Data", "When"])
     await expect(body.locator("table tbody tr")).to_have_count(3)
     await expect(body.locator("table tbody tr").nth(1).locator("td")).to_have_text(
-        ["done", "finish reason", "at the end"])
+        ["done", "finish reason", "at the end"]
+    )
     await expect(body.locator(".table-scroll > table")).to_have_count(1)
     link = body.get_by_role("link", name="the protocol")
     await expect(link).to_have_attribute("href", "https://example.com/protocol")

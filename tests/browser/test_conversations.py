@@ -6,7 +6,7 @@ from playwright.async_api import expect
 
 from chat.simulator import Simulator
 
-from .conftest import ChatPage, OpenChat, within
+from .pages import ChatPage, OpenChat, within
 
 
 async def ask(chat: ChatPage, simulator: Simulator, question: str, answer: str) -> None:
@@ -21,7 +21,8 @@ async def expect_conversation(chat: ChatPage, texts: list[str]) -> None:
 
 
 async def test_reload_keeps_conversations_new_chat_and_delete(
-        open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
+    open_chat: OpenChat, chat_url: str, simulator: Simulator
+) -> None:
     chat = await open_chat(chat_url)
     page = chat.page
     await ask(chat, simulator, "First question", "First answer.")
@@ -37,7 +38,8 @@ async def test_reload_keeps_conversations_new_chat_and_delete(
     await page.reload()
     await expect_conversation(chat, first)
     await expect(chat.conversations.get_by_role("button", name="First question", exact=True)).to_have_attribute(
-        "aria-current", "true")
+        "aria-current", "true"
+    )
 
     await page.get_by_role("button", name="New chat").click()
     await expect(chat.messages).to_have_count(0)

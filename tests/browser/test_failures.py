@@ -7,7 +7,7 @@ from playwright.async_api import expect
 
 from chat.simulator import Fault, Simulator
 
-from .conftest import ChatPage, OpenChat, within
+from .pages import ChatPage, OpenChat, within
 
 ANSWER = "The second attempt worked and this answer is complete."
 RETRIED_ANSWER = "Retried from the start, this time to the end."
@@ -43,12 +43,17 @@ async def test_error_before_the_stream_then_retry(open_chat: OpenChat, chat_url:
     await retry_and_finish(chat, simulator, ANSWER)
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    (Fault.DROP, "The connection to the model service was lost. Try again."),
-    (Fault.ERROR_EVENT, "The model service stopped with an error. Try again."),
-], ids=["dropped", "error-event"])
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault.DROP, "The connection to the model service was lost. Try again."),
+        (Fault.ERROR_EVENT, "The model service stopped with an error. Try again."),
+    ],
+    ids=["dropped", "error-event"],
+)
 async def test_error_mid_stream_keeps_the_partial_text_then_retry(
-        open_chat: OpenChat, chat_url: str, simulator: Simulator, fault: Fault, message: str) -> None:
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, fault: Fault, message: str
+) -> None:
     simulator.script("one two three four five six seven eight nine ten")
     simulator.fail_next(fault, after_chunks=5)
     simulator.script(RETRIED_ANSWER)

@@ -13,8 +13,7 @@ from playwright.async_api import expect
 from chat import Settings, create_app
 from chat.simulator import Simulator
 
-from .conftest import ChatPage, OpenChat, within
-from .test_answers import MARKDOWN_ANSWER
+from .pages import MARKDOWN_ANSWER, PHONE, ChatPage, OpenChat, within
 
 Server = Callable[..., Awaitable[TestServer]]
 
@@ -99,9 +98,6 @@ async def test_embed_panel_closes_on_a_click_beside_it_on_a_wide_frame(open_chat
     await page.mouse.click(900, 350)  # on the dimmed chat beside the panel
     await expect(sidebar).to_be_hidden()
     await expect(page.get_by_role("button", name="Conversations")).to_have_attribute("aria-expanded", "false")
-
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 async def test_phone_can_send_and_read(open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Locator, expect
 
-from chat import Settings, create_app
 from chat.simulator import Fault, Simulator
 
-from .conftest import ChatPage, OpenChat, within
-from .test_stop import press_stop
+from .pages import SECONDS, ChatPage, OpenChat, press_stop, within
 
 ANSWER = "Take the train: it is quicker door to door."
 FLAGGED = " ".join(f"flagged{number}" for number in range(120))
-SECONDS = re.compile(r"^\d+ s$")
-
-
-@pytest.fixture
-async def responses_chat_url(aiohttp_server: Callable[..., Awaitable[TestServer]], settings: Settings) -> str:
-    """The chat app with its deployment on the Responses API, which shares a summary of the reasoning."""
-    server = await aiohttp_server(create_app(dataclasses.replace(settings, responses_deployments=("gpt-test",))))
-    return str(server.make_url("/"))
 
 
 def thinking(chat: ChatPage) -> Locator:

@@ -12,10 +12,7 @@ from playwright.async_api import expect
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import tokens
 
-from .conftest import OpenChat, within
-from .test_answers import MARKDOWN_ANSWER
-from .test_pages import PHONE
-from .test_reasoning import SECONDS, responses_chat_url  # noqa: F401 (a fixture)
+from .pages import MARKDOWN_ANSWER, PHONE, SECONDS, OpenChat, within
 
 
 def chunks_before(text: str, marker: str) -> int:
@@ -79,7 +76,7 @@ async def test_screenshot_thinking(open_chat: OpenChat, chat_url: str, simulator
 
 async def test_screenshot_reasoning(
     open_chat: OpenChat,
-    responses_chat_url: str,  # noqa: F811 (the fixture imported above)
+    responses_chat_url: str,
     simulator: Simulator,
     output_dir: Path,
 ) -> None:

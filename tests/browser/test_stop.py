@@ -7,16 +7,9 @@ from playwright.async_api import expect
 
 from chat.simulator import Fault, Simulator
 
-from .conftest import ChatPage, OpenChat, within
+from .pages import OpenChat, press_stop, within
 
 LONG_ANSWER = " ".join(f"word{number}" for number in range(3000))
-
-
-async def press_stop(chat: ChatPage, how: str) -> None:
-    if how == "button":
-        await chat.stop_button.click()
-    else:
-        await chat.page.keyboard.press("Escape")
 
 
 @pytest.mark.parametrize("how", ["button", "escape"])

@@ -1,0 +1,50 @@
+"""Servers as their own processes, started from an environment that holds none of the shell's settings."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from bench.processes import environment_without_settings
+
+SERVER = Path(__file__).resolve().parent.parent / "server.py"
+
+
+def server_environment(**env: str) -> dict[str, str]:
+    """The environment for a server process: only `env` among the variables a server reads."""
+    return {**environment_without_settings(), **env}
+
+
+async def start_server(port: int, *, cwd: Path, host: str = "127.0.0.1", **env: str) -> asyncio.subprocess.Process:
+    """`python server.py --port PORT` in `cwd` (which may hold a .env), once it says it listens."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER),
+        "--port",
+        str(port),
+        env=server_environment(**env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 20)
+    assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
+    return process
+
+
+async def run_to_exit(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+    """`python server.py ARGS` that is expected to stop by itself: exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER),
+        *args,
+        env=server_environment(**env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
