@@ -13,9 +13,10 @@ import jinja2
 from aiohttp import web
 
 from .access import access_control
+from .access_state import AccessState
 from .entra import entra_token_provider
 from .headers import add_security_headers
-from .keys import open_streams_key, settings_key, token_provider_key, upstream_key
+from .keys import access_state_key, open_streams_key, settings_key, token_provider_key, upstream_key
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
     if token_provider is not None:
         app[token_provider_key] = token_provider
     app[open_streams_key] = OpenStreams(settings)
+    app[access_state_key] = AccessState()
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)

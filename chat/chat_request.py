@@ -67,7 +67,7 @@ def check_chat_request(document: object, settings: Settings) -> ChatRequest:
         raise _invalid("Send `max_completion_tokens` only; `max_tokens` is its older name.")
     return ChatRequest(
         _check_messages(document.get("messages"), settings),
-        _check_max_tokens(document.get("max_completion_tokens", document.get("max_tokens")), settings.max_tokens),
+        _check_max_tokens(document.get("max_completion_tokens", document.get("max_tokens")), settings),
         _check_deployment(document.get("deployment"), settings.deployments),
     )
 
@@ -82,12 +82,12 @@ def _check_deployment(value: object, deployments: tuple[str, ...]) -> str:
     return value
 
 
-def _check_max_tokens(value: object, ceiling: int | None) -> int | None:
+def _check_max_tokens(value: object, settings: Settings) -> int | None:
     if value is None:
-        return ceiling
+        return settings.max_tokens
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise _invalid("`max_completion_tokens` must be a positive whole number.")
-    if ceiling is not None and value > ceiling:
+    if value > (ceiling := settings.token_ceiling):
         raise ChatError(
             400, "max_tokens_too_large", f"`max_completion_tokens` may be at most {ceiling} on this server."
         )
@@ -111,6 +111,12 @@ def _check_messages(messages: object, settings: Settings) -> list[Message]:
         role, content = message["role"], message["content"]
         if not isinstance(role, str) or role not in ROLES:
             raise _invalid(f"Message {position} has role {role!r}; use user, assistant or system.")
+        if role == "system" and settings.system_prompt_locked:
+            raise ChatError(
+                400,
+                "system_prompt_locked",
+                "This chat has a fixed purpose: send your messages without a system message.",
+            )
         if not isinstance(content, str):
             raise _invalid(f"Message {position} must have text `content`.")
         if len(content) > settings.max_message_chars:

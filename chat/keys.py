@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .access_state import AccessState
 from .limits import OpenStreams
 from .settings import Settings
 from .upstream import TokenProvider, Upstream
@@ -11,5 +12,6 @@ from .upstream import TokenProvider, Upstream
 settings_key = web.AppKey("settings_key", Settings)
 upstream_key = web.AppKey("upstream_key", Upstream)
 open_streams_key = web.AppKey("open_streams_key", OpenStreams)
+access_state_key = web.AppKey("access_state_key", AccessState)
 token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")
 client_id_key = web.RequestKey("client_id_key", str)

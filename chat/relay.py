@@ -12,8 +12,9 @@ from aiohttp import web
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
 from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from .keys import client_id_key, open_streams_key, settings_key, upstream_key
+from .keys import access_state_key, client_id_key, open_streams_key, settings_key, upstream_key
 from .limits import OpenStreams
+from .log_lines import RefusalLog, line
 from .sse import ClientTooSlow, SseResponse, frame
 
 log = logging.getLogger("chat.relay")
@@ -24,27 +25,33 @@ SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send you
 class Outcome:
     """What one request came to, for its single log line."""
 
-    __slots__ = ("chunks", "client", "first_token", "frames", "name", "started")
+    __slots__ = ("chunks", "client", "first_token", "frames", "name", "refused", "started")
 
     def __init__(self, client: str) -> None:
         self.client = client
         self.name = "client_gone"
+        self.refused = False  # a 4xx before any upstream work: counted per client, not logged each time
         self.chunks = 0
         self.frames = 0
         self.started = time.monotonic()
         self.first_token: float | None = None
 
-    def log(self) -> None:
+    def log(self, refusals: RefusalLog) -> None:
+        if self.refused:
+            refusals.refused(self.name, self.client)
+            return
         now = time.monotonic()
-        ttft = f"{(self.first_token - self.started) * 1000:.0f}" if self.first_token else "-"
+        ttft = round((self.first_token - self.started) * 1000) if self.first_token else "-"
         log.info(
-            "chat outcome=%s client=%s chunks=%d frames=%d ttft_ms=%s duration_ms=%.0f",
-            self.name,
-            self.client,
-            self.chunks,
-            self.frames,
-            ttft,
-            (now - self.started) * 1000,
+            line(
+                "chat",
+                outcome=self.name,
+                client=self.client,
+                chunks=self.chunks,
+                frames=self.frames,
+                ttft_ms=ttft,
+                duration_ms=round((now - self.started) * 1000),
+            )
         )
 
 
@@ -82,13 +89,14 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                 outcome.chunks = completion.chunks
     except ChatError as error:
         outcome.name = error.code
+        outcome.refused = error.status < 500
         return error.to_response()
     except asyncio.CancelledError:
         _resume_if_shutting_down(open_streams)  # shutdown before the stream began, or a second one after
         outcome.name = SHUTDOWN.code
         return sse.response if sse is not None else SHUTDOWN.to_response()
     finally:
-        outcome.log()
+        outcome.log(app[access_state_key].refusals)
 
 
 def _resume_if_shutting_down(open_streams: OpenStreams) -> None:

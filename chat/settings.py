@@ -40,7 +40,11 @@ def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
     return {**from_file, **os.environ}
 
 
-_KIND_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a tuple"}
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a tuple", bool: "true or false"}
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+# A request may ask for at most this many answer tokens unless CHAT_MAX_TOKENS says otherwise.
+DEFAULT_TOKEN_CEILING = 32_768
+MIN_PASSWORD_LENGTH = 12
 
 
 class SettingsError(ValueError):
@@ -74,6 +78,10 @@ class Setting:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if self.kind is str:
             return raw
+        if self.kind is bool:
+            if raw.lower() not in _BOOLEANS:
+                raise SettingsError(f"{name} must be true or false, got {_shown(raw)}")
+            return _BOOLEANS[raw.lower()]
         try:
             return self.kind(raw)
         except ValueError:
@@ -88,6 +96,10 @@ class Setting:
                 raise ValueError(f"must be a tuple, got {_shown(value)}")
             return tuple(self.check(part) for part in value) if self.check else value
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false, got {_shown(value)}")
+            return value
         if not ((isinstance(value, self.kind) and not isinstance(value, bool)) or (self.kind is float and is_number)):
             raise ValueError(f"must be {_KIND_NAMES[self.kind]}, got {_shown(value)}")
         if self.low is not None and self.high is not None and not self.low <= value <= self.high:  # type: ignore[operator]
@@ -166,7 +178,19 @@ def _credentials(item: str | tuple[str, str]) -> tuple[str, str]:
     )
     if not (isinstance(user, str) and isinstance(password, str) and user and password):
         raise ValueError("must hold user:password pairs")  # never quoted: it holds a password
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(
+            f"must hold passwords of at least {MIN_PASSWORD_LENGTH} characters (the one of {_shown(user)} is shorter)"
+        )
     return user, password
+
+
+def _host_pattern(pattern: str) -> str:
+    """A host name (`chat.example.com`), every name under a domain (`*.example.com`), or `*` for any."""
+    name = pattern.lower().removeprefix("*.")
+    if pattern != "*" and (not name or not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]", name)):
+        raise ValueError(f"must hold host names like chat.example.com or *.example.com, not {_shown(pattern)}")
+    return pattern.lower()
 
 
 def _origin(origin: str) -> str:
@@ -205,6 +229,8 @@ class Settings:
         "max_tokens", "OPENAI_MAX_TOKENS_PARAMETER", str, only="openai", check=_one_of(MAX_TOKENS_PARAMETERS)
     )
     system_prompt: str = setting(DEFAULT_SYSTEM_PROMPT, "CHAT_SYSTEM_PROMPT", str, strip=False)
+    # Locked: the server's system prompt always applies, and a client's own system message is refused.
+    system_prompt_locked: bool = setting(False, "CHAT_SYSTEM_PROMPT_LOCKED", bool)
 
     # Server.
     host: str = setting("127.0.0.1", "HOST", str)
@@ -219,6 +245,8 @@ class Settings:
     read_timeout: float = setting(60.0, "CHAT_READ_TIMEOUT", float, 0.1, 3600)
     max_retries: int = setting(2, "CHAT_MAX_RETRIES", int, 0, 10)
     ping_interval: float = setting(15.0, "CHAT_PING_INTERVAL", float, 0.05, 3600)
+    # The most a request may ask for, and then also sent when a request names none. Unset: requests
+    # may ask for up to DEFAULT_TOKEN_CEILING, and those that name none get the model's own default.
     max_tokens: int | None = setting(None, "CHAT_MAX_TOKENS", int, 1, 1_000_000)
 
     # Request limits.
@@ -236,7 +264,11 @@ class Settings:
     basic_auth: tuple[tuple[str, str], ...] = setting((), "CHAT_BASIC_AUTH", tuple, check=_credentials, repr=False)
     api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, check=_token, repr=False)
     trusted_user_header: str | None = setting(None, "CHAT_TRUSTED_USER_HEADER", str)
-    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "CHAT_TRUSTED_PROXIES", tuple, check=_network)
+    # None by default: any local process could otherwise claim to be a proxy and forge these headers.
+    trusted_proxies: tuple[str, ...] = setting((), "CHAT_TRUSTED_PROXIES", tuple, check=_network)
+    # Host names the server answers to besides loopback, its listen address and IP literals (a site
+    # that rebinds its name to this server must not become same-origin with it).
+    allowed_hosts: tuple[str, ...] = setting((), "CHAT_ALLOWED_HOSTS", tuple, check=_host_pattern)
     allowed_origins: tuple[str, ...] = setting((), "CHAT_ALLOWED_ORIGINS", tuple, check=_origin)
     frame_ancestors: str = setting("'self'", "CHAT_FRAME_ANCESTORS", str)
 
@@ -279,6 +311,11 @@ class Settings:
                     f"CHAT_REASONING_EFFORT names {_shown(deployment)}, which is not among the "
                     f"deployments ({', '.join(self.deployments)})"
                 )
+        if self.trusted_user_header and not self.trusted_proxies:
+            raise SettingsError(
+                "CHAT_TRUSTED_USER_HEADER needs CHAT_TRUSTED_PROXIES: the addresses of the proxies that set it "
+                "(otherwise any client could send it)"
+            )
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
@@ -296,6 +333,10 @@ class Settings:
         """The deployment's own effort, else the one given for all, else None (the model's default)."""
         efforts = dict(item.rpartition("=")[::2] for item in self.reasoning_effort)
         return efforts.get(deployment) or efforts.get("")
+
+    @property
+    def token_ceiling(self) -> int:
+        return self.max_tokens or DEFAULT_TOKEN_CEILING
 
     @property
     def uses_v1_api(self) -> bool:

@@ -23,7 +23,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 @pytest.fixture
 async def locked(make_client):
-    return await make_client(basic_auth=(("ada", "s3cret pass"),), api_tokens=(TOKEN,))
+    return await make_client(basic_auth=(("ada", "s3cret passphrase"),), api_tokens=(TOKEN,))
 
 
 @pytest.mark.parametrize("path", ["/", "/static/app.js", "/api/chat"], ids=["page", "static", "api"])
@@ -38,9 +38,9 @@ async def test_sign_in_is_required_everywhere_but_healthz(locked, path: str) -> 
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
-        (_basic("ada", "s3cret pass"), 200),
+        (_basic("ada", "s3cret passphrase"), 200),
         (_basic("ada", "wrong"), 401),
-        (_basic("bob", "s3cret pass"), 401),
+        (_basic("bob", "s3cret passphrase"), 401),
         ({"Authorization": f"Bearer {TOKEN}"}, 200),
         ({"Authorization": f"Bearer {TOKEN}x"}, 401),
         ({"Authorization": "Basic !!!not-base64"}, 401),
@@ -56,7 +56,7 @@ async def test_credentials(locked, headers: dict[str, str], status: int) -> None
 
 
 async def test_trusted_proxy_user_header(make_client) -> None:
-    client = await make_client(trusted_user_header="X-Forwarded-User")
+    client = await make_client(trusted_user_header="X-Forwarded-User", trusted_proxies=("127.0.0.1",))
     assert (await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-User": "ada"})).status == 200
     assert (await client.post("/api/chat", json=chat_body())).status == 401
     untrusted = await make_client(trusted_user_header="X-Forwarded-User", trusted_proxies=("10.9.9.9",))
@@ -174,7 +174,7 @@ def test_exposure_warning(host: str, access: dict, warns: bool) -> None:
 
 
 async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simulator: Simulator) -> None:
-    client = await make_client(max_streams_per_client=1)
+    client = await make_client(max_streams_per_client=1, trusted_proxies=("127.0.0.1",))
     simulator.fail_next(Fault.STALL, after_chunks=0)
     held = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "198.51.100.7"})
     other = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "10.0.0.1, 198.51.100.8"})
@@ -199,16 +199,18 @@ async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simula
     ],
     ids=["same", "default-port-in-host", "case", "own-port", "other-port", "suffix", "ipv6", "userinfo"],
 )
-async def test_origin_is_compared_as_browsers_write_it(client, origin: str, host: str, accepted: bool) -> None:
+async def test_origin_is_compared_as_browsers_write_it(make_client, origin: str, host: str, accepted: bool) -> None:
+    client = await make_client(allowed_hosts=("chat.example",))
     response = await client.post("/api/chat", json=chat_body(), headers={"Origin": origin, "Host": host})
     assert (response.status == 200) == accepted, await response.text()
 
 
 async def test_forwarded_host_from_a_trusted_proxy_network(make_client) -> None:
-    client = await make_client(trusted_proxies=("127.0.0.0/8",))
+    hosts = ("chat.example", "inner.proxy")
+    client = await make_client(trusted_proxies=("127.0.0.0/8",), allowed_hosts=hosts)
     headers = {"Origin": "https://chat.example", "X-Forwarded-Host": "chat.example, inner.proxy"}
     assert (await client.post("/api/chat", json=chat_body(), headers=headers)).status == 200
-    untrusted = await make_client(trusted_proxies=("10.0.0.0/8",))
+    untrusted = await make_client(trusted_proxies=("10.0.0.0/8",), allowed_hosts=hosts)
     assert (await untrusted.post("/api/chat", json=chat_body(), headers=headers)).status == 403
 
 
@@ -216,7 +218,7 @@ async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulat
     client = await make_client(body_timeout=0.2)
     reader, writer = await asyncio.open_connection(client.host, client.port)
     writer.write(
-        b"POST /api/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b'Content-Length: 100\r\n\r\n{"messages": '
     )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
@@ -228,7 +230,7 @@ async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulat
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", "/static/app.js"])
 async def test_no_secret_in_pages(make_client, path: str) -> None:
     client = await make_client(
-        api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,), basic_auth=(("ada", "s3cret pass"),)
+        api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,), basic_auth=(("ada", "s3cret passphrase"),)
     )
-    text = await (await client.get(path, headers=_basic("ada", "s3cret pass"))).text()
+    text = await (await client.get(path, headers=_basic("ada", "s3cret passphrase"))).text()
     assert "sk-secret-azure-key-123" not in text and TOKEN not in text and "s3cret" not in text

@@ -112,5 +112,5 @@ async def test_without_handler_cancellation_a_streaming_upstream_closes_at_the_n
     assert record.hung_up
     assert not record.completed
     relay_lines = [r.getMessage() for r in caplog.records if r.name == "chat.relay"]
-    assert relay_lines and relay_lines[0].startswith("chat outcome=client_gone")
+    assert relay_lines and relay_lines[0].startswith('chat outcome="client_gone"')
     assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -208,10 +208,10 @@ async def test_one_log_line_per_request_without_secrets(client, settings, caplog
     caplog.set_level(logging.INFO)
     await (await client.post("/api/chat", json=chat_body())).read()
     await (await client.post("/api/chat", data="nope", headers={"Content-Type": "application/json"})).read()
-    lines = [record.getMessage() for record in caplog.records if record.name == "chat.relay"]
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("chat.")]
     assert len(lines) == 2
-    assert lines[0].startswith("chat outcome=completed client=ip:127.0.0.1 chunks=")
-    assert lines[1].startswith("chat outcome=invalid_json")
+    assert lines[0].startswith('chat outcome="completed" client="ip:127.0.0.1" chunks=')
+    assert lines[1].startswith('chat refused code="invalid_json" client="ip:127.0.0.1"')  # a refusal
     assert all(settings.api_key not in record.getMessage() for record in caplog.records)
 
 

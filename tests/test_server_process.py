@@ -110,4 +110,4 @@ async def test_stop_signal_ends_open_streams_and_exits(
     assert record.hung_up
     _, stderr = await process.communicate()
     assert simulator.api_key not in stderr.decode()
-    assert "outcome=server_shutdown" in stderr.decode()
+    assert 'outcome="server_shutdown"' in stderr.decode()

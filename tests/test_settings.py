@@ -57,18 +57,22 @@ def test_create_app_never_sees_unchecked_settings() -> None:
 
 def test_values_given_in_code_are_kept_in_canonical_form() -> None:
     settings = Settings(
-        allowed_origins=("HTTPS://Tools.Example:443",), basic_auth=(("ada", "pw:with:colons"),), shutdown_timeout=2
+        allowed_origins=("HTTPS://Tools.Example:443",),
+        basic_auth=(("ada", "pw:with:colons:and-more"),),
+        shutdown_timeout=2,
     )
     assert settings.allowed_origins == ("https://tools.example",)
-    assert settings.basic_auth == (("ada", "pw:with:colons"),)
+    assert settings.basic_auth == (("ada", "pw:with:colons:and-more"),)
     assert settings.shutdown_timeout == 2.0 and isinstance(settings.shutdown_timeout, float)
 
 
 def test_environment_values_pass_the_same_checks() -> None:
     with pytest.raises(SettingsError, match=re.escape("CHAT_MAX_STREAMS (max_streams) must be between 1")):
         Settings.from_env({"CHAT_MAX_STREAMS": "0"})
-    settings = Settings.from_env({"CHAT_BASIC_AUTH": "ada:a:b, bob:pw", "CHAT_MAX_TOKENS": " 4096 "})
-    assert settings.basic_auth == (("ada", "a:b"), ("bob", "pw"))
+    settings = Settings.from_env(
+        {"CHAT_BASIC_AUTH": "ada:a:b:long-enough, bob:long-password", "CHAT_MAX_TOKENS": " 4096 "}
+    )
+    assert settings.basic_auth == (("ada", "a:b:long-enough"), ("bob", "long-password"))
     assert settings.max_tokens == 4096
 
 

@@ -1,0 +1,17 @@
+"""What access control remembers between requests: failed sign-ins, refusals being counted, and
+whether the untrusted-proxy warning has been given."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from .log_lines import RefusalLog
+from .sign_in import SignInThrottle
+
+
+@dataclasses.dataclass
+class AccessState:
+    throttle: SignInThrottle = dataclasses.field(default_factory=SignInThrottle)
+    refusals: RefusalLog = dataclasses.field(default_factory=lambda: RefusalLog(logging.getLogger("chat.access")))
+    warned_about_proxy: bool = False

@@ -1,0 +1,77 @@
+"""Log lines a machine can parse and nobody can bend: every value quoted, escaped and capped, and a
+refusal repeated by one client written once per interval with a count."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+CAP = 200  # characters of one value
+INTERVAL = 60.0  # seconds over which one client's repeated refusals make one line
+MAX_SUMMARIES = 10_000  # clients whose refusals are being counted at once
+
+# Characters that would let a value pose as something else: line breaks and other controls, and
+# the marks that reorder text on screen (bidirectional overrides and isolates).
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def quoted(value: object, cap: int = CAP) -> str:
+    """`"value"` with quotes, backslashes, controls and bidi marks escaped, cut at `cap` characters."""
+    text = str(value)
+    cut = len(text) > cap
+    pieces = []
+    for char in text[:cap]:
+        code = ord(char)
+        if char in _ESCAPES:
+            pieces.append(_ESCAPES[char])
+        elif code < 0x20 or 0x7F <= code < 0xA0 or code in _BIDI:
+            pieces.append(f"\\u{code:04x}")
+        else:
+            pieces.append(char)
+    return '"' + "".join(pieces) + ('..."' if cut else '"')
+
+
+def line(event: str, **values: object) -> str:
+    """`event key="value" n=3`: numbers bare, everything else quoted."""
+    parts = [event]
+    for key, value in values.items():
+        bare = isinstance(value, (int, float)) and not isinstance(value, bool)
+        parts.append(f"{key}={value if bare else quoted(value)}")
+    return " ".join(parts)
+
+
+class RefusalLog:
+    """Writes the first refusal of a kind for a client, then one line per interval with how many
+    more there were, so a flood of refusals costs a few lines, not one each."""
+
+    def __init__(self, logger: logging.Logger, interval: float = INTERVAL) -> None:
+        self._log = logger
+        self._interval = interval
+        self._counting: dict[tuple[str, str], tuple[float, int]] = {}  # (client, code) -> (since, more)
+        self._next_flush = 0.0
+
+    def refused(self, code: str, client: str, **details: object) -> None:
+        now = time.monotonic()
+        self._flush(now)
+        key = (client, code)
+        if key in self._counting:
+            since, more = self._counting[key]
+            self._counting[key] = (since, more + 1)
+            return
+        if len(self._counting) < MAX_SUMMARIES:
+            self._counting[key] = (now, 0)
+        self._log.warning(line("chat refused", code=code, client=client, **details))
+
+    def _flush(self, now: float) -> None:
+        if now < self._next_flush:
+            return
+        self._next_flush = now + 1.0
+        for key, (since, more) in list(self._counting.items()):
+            if now - since >= self._interval:
+                del self._counting[key]
+                if more:
+                    client, code = key
+                    self._log.warning(
+                        line("chat refused", code=code, client=client, repeated=more, seconds=round(now - since))
+                    )
