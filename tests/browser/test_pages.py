@@ -21,8 +21,7 @@ Server = Callable[..., Awaitable[TestServer]]
 async def test_simulated_notice_and_answer(open_chat: OpenChat, aiohttp_server: Server) -> None:
     server = await aiohttp_server(create_app(Settings(simulator_token_delay=0, simulator_first_token_delay=0)))
     chat = await open_chat(str(server.make_url("/")))
-    await expect(chat.page.get_by_role("note")).to_have_text(
-        "Simulated answers — no Azure OpenAI endpoint configured")
+    await expect(chat.page.get_by_role("note")).to_have_text("Simulated answers — no Azure OpenAI endpoint configured")
     await chat.send("Hello there")
     await chat.wait_done()
     body = chat.answer_body()
@@ -128,11 +127,11 @@ async def test_phone_can_send_and_read(open_chat: OpenChat, chat_url: str, simul
 
 async def distance_from_bottom(chat: ChatPage) -> float:
     return await chat.page.locator("#messages-scroller").evaluate(
-        "node => node.scrollHeight - node.scrollTop - node.clientHeight")
+        "node => node.scrollHeight - node.scrollTop - node.clientHeight"
+    )
 
 
-async def test_follows_the_answer_unless_scrolled_up(open_chat: OpenChat, chat_url: str,
-                                                     simulator: Simulator) -> None:
+async def test_follows_the_answer_unless_scrolled_up(open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
     simulator.token_delay = 0.005  # about five seconds in all: the test stops it long before
     simulator.script("\n\n".join(f"Line {number}." for number in range(1, 500)))
     chat = await open_chat(chat_url)
@@ -160,8 +159,9 @@ async def test_follows_the_answer_unless_scrolled_up(open_chat: OpenChat, chat_u
     await within(record.ended.wait())
 
 
-async def test_deployment_picker(open_chat: OpenChat, aiohttp_server: Server, settings: Settings,
-                                 simulator: Simulator) -> None:
+async def test_deployment_picker(
+    open_chat: OpenChat, aiohttp_server: Server, settings: Settings, simulator: Simulator
+) -> None:
     server = await aiohttp_server(create_app(dataclasses.replace(settings, deployments=("gpt-4o", "gpt-4o-mini"))))
     chat = await open_chat(str(server.make_url("/")))
     picker = chat.page.get_by_label("Model")
@@ -171,7 +171,7 @@ async def test_deployment_picker(open_chat: OpenChat, aiohttp_server: Server, se
     await chat.send("Which model?")
     record = await within(simulator.next_request())
     await chat.wait_done()
-    assert record.path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    assert (record.path, record.body["model"]) == ("/openai/v1/chat/completions", "gpt-4o-mini")
     assert await chat.paragraphs() == ["From the small one."]
 
 
