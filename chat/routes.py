@@ -10,9 +10,14 @@ from .views import embed, healthz, index
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "static" / "favicon.svg")  # for browsers that ask without reading the page
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/embed", embed, name="embed")
     app.router.add_post("/api/chat", post_chat, name="chat")
     app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_static("/static/", WEB_DIR / "static", name="static", append_version=False)

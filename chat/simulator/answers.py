@@ -28,7 +28,8 @@ def answer_for(question: str) -> str:
     longest = max(words, key=len) if words else ""
     return (
         f"You asked: *{_escape(shown)}*\n\n"
-        f"This is a **simulated** answer: no model read your message. It has {len(words)} words "
+        "This is a **simulated** answer: no model read your message. "
+        f"It has {len(words)} word{'s' * (len(words) != 1)} "
         f"and {len(question)} characters; the longest word is `{longest.replace('`', '')}`.\n\n"
         "### Things to try\n\n" + "".join(f"- {tip}\n" for tip in tips) + "\n```python\n"
         "def relay(chunks):\n"
