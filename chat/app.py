@@ -14,8 +14,9 @@ from aiohttp import web
 
 from .access import access_control
 from .access_state import AccessState
+from .connections import serve_chat_connections
 from .entra import entra_token_provider
-from .headers import add_security_headers
+from .headers import add_security_headers, security_headers
 from .keys import access_state_key, open_streams_key, settings_key, token_provider_key, upstream_key
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)
     app.on_response_prepare.append(add_security_headers)
+    serve_chat_connections(app, security_headers(settings.frame_ancestors))
     setup_routes(app)
     return app
 

@@ -1,0 +1,84 @@
+"""The app's client connections: a request aiohttp's parser refuses is answered without quoting it
+and with the security headers.
+
+aiohttp answers such a request (a bad request line, header or chunk) from
+`RequestHandler.handle_error`, before any of the app's code runs: no middleware and no
+`on_response_prepare` sees it, and its text quotes the offending bytes (aio-libs/aiohttp#3287,
+#9882). That method is the one place to change it, so the server made for this app, when the app is
+the one being served, builds connections that override it.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+
+from .errors import ChatError
+from .log_lines import RefusalLog
+
+BAD_REQUEST = ChatError(400, "bad_request", "The request is not valid HTTP.")
+
+
+class ChatConnection(web.RequestHandler):
+    """One client connection, with aiohttp's own answers to requests it cannot read replaced."""
+
+    __slots__ = ("_refusals", "_security_headers")
+
+    def __init__(
+        self, manager: web.Server, *, security_headers: dict[str, str], refusals: RefusalLog, **options: Any
+    ) -> None:
+        super().__init__(manager, **options)
+        self._security_headers = security_headers
+        self._refusals = refusals
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status != HTTPStatus.BAD_REQUEST:
+            # The app's own handler failed (500, 504): the request passed routing, so the app's
+            # `on_response_prepare` adds the headers, and aiohttp's text quotes nothing.
+            return super().handle_error(request, status, exc, message)
+        # Only the parser answers 400 from here; its `message` quotes the bytes it refused.
+        self._refusals.refused(BAD_REQUEST.code, f"ip:{request.remote}", reason=type(exc).__name__)
+        response = BAD_REQUEST.to_response()
+        response.headers.update(self._security_headers)
+        response.force_close()
+        return response
+
+
+class ChatServer(web.Server):
+    """The server aiohttp made for the app, with the same options; only its connections differ."""
+
+    def __init__(self, server: web.Server, security_headers: dict[str, str]) -> None:
+        self._options: dict[str, Any] = dict(server._kwargs)  # what the runner passed for each connection
+        super().__init__(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            **self._options,
+        )
+        self._security_headers = security_headers
+        self._refusals = RefusalLog(logging.getLogger("chat.access"))
+
+    def __call__(self) -> ChatConnection:
+        return ChatConnection(
+            self, loop=self._loop, security_headers=self._security_headers, refusals=self._refusals, **self._options
+        )
+
+
+def serve_chat_connections(app: web.Application, security_headers: dict[str, str]) -> None:
+    """Make the server of `app`, when it is the app a runner serves, a ChatServer. (A host that
+    mounts the app as a sub-application serves its own connections.)"""
+    make_server = app._make_handler
+
+    def make_chat_server(**options: Any) -> web.Server:
+        return ChatServer(make_server(**options), security_headers)
+
+    app._make_handler = make_chat_server  # type: ignore[method-assign]
