@@ -15,14 +15,15 @@ from aiohttp import web
 from .access import access_control
 from .access_state import AccessState
 from .connections import serve_chat_connections
+from .endpoints import EndpointConfig
 from .entra import entra_token_provider
 from .headers import add_security_headers, security_headers
-from .keys import access_state_key, open_streams_key, settings_key, token_provider_key, upstream_key
+from .keys import access_state_key, observers_key, open_streams_key, settings_key, token_provider_key, upstream_key
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
 from .simulator import Simulator
-from .upstream import TokenProvider, Upstream, create_client
+from .upstream import Endpoint, EndpointPool, TokenProvider, Upstream, create_client
 
 log = logging.getLogger("chat")
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
         app[token_provider_key] = token_provider
     app[open_streams_key] = OpenStreams(settings)
     app[access_state_key] = AccessState()
+    app[observers_key] = []
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)
@@ -94,18 +96,21 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
                 # Demo mode: each simulated model under its own deployment name.
                 profiles={deployment: model for model, deployment in SIMULATOR_MODELS.items()},
             )
-            endpoint: str = await stack.enter_async_context(simulator.serving())
-            api_key: str | None = simulator.api_key
+            url = await stack.enter_async_context(simulator.serving())
+            configs: tuple[EndpointConfig, ...] = (EndpointConfig(url, simulator.api_key),)
             log.info("no AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL set: answers come from the built-in simulator")
         else:
-            assert settings.endpoint is not None
-            endpoint, api_key = settings.endpoint, settings.api_key
+            configs = settings.endpoints
         token_provider = app.get(token_provider_key)
         if settings.uses_entra_id and token_provider is None:
             token_provider = await stack.enter_async_context(entra_token_provider(settings))
         if warning := api_version_warning(settings):
             log.warning(warning)
-        upstream = Upstream(create_client(settings, endpoint, api_key, token_provider), settings)
+        # With several endpoints we fail over at once on a 429 or a failure, so the SDK must not retry
+        # (and sleep) on its own; with one, its retries are all there is.
+        retries = 0 if len(configs) > 1 else None
+        clients = [Endpoint(c, create_client(settings, c, token_provider, max_retries=retries)) for c in configs]
+        upstream = Upstream(EndpointPool(clients), settings)
         stack.push_async_callback(upstream.close)
         app[upstream_key] = upstream
         yield

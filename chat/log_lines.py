@@ -33,11 +33,15 @@ def quoted(value: object, cap: int = CAP) -> str:
 
 
 def line(event: str, **values: object) -> str:
-    """`event key="value" n=3`: numbers bare, everything else quoted."""
+    """`event key="value" n=3 ok=true`: numbers and truth values bare, everything else quoted."""
     parts = [event]
     for key, value in values.items():
-        bare = isinstance(value, (int, float)) and not isinstance(value, bool)
-        parts.append(f"{key}={value if bare else quoted(value)}")
+        if isinstance(value, bool):
+            parts.append(f"{key}={str(value).lower()}")
+        elif isinstance(value, (int, float)):
+            parts.append(f"{key}={value}")
+        else:
+            parts.append(f"{key}={quoted(value)}")
     return " ".join(parts)
 
 

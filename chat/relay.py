@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -12,47 +11,12 @@ from aiohttp import web
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
 from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from .keys import access_state_key, client_id_key, open_streams_key, settings_key, upstream_key
+from .keys import access_state_key, client_id_key, observers_key, open_streams_key, settings_key, upstream_key
 from .limits import OpenStreams
-from .log_lines import RefusalLog, line
+from .outcome import Outcome
 from .sse import ClientTooSlow, SseResponse, frame
 
-log = logging.getLogger("chat.relay")
-
 SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send your message again in a moment.")
-
-
-class Outcome:
-    """What one request came to, for its single log line."""
-
-    __slots__ = ("chunks", "client", "first_token", "frames", "name", "refused", "started")
-
-    def __init__(self, client: str) -> None:
-        self.client = client
-        self.name = "client_gone"
-        self.refused = False  # a 4xx before any upstream work: counted per client, not logged each time
-        self.chunks = 0
-        self.frames = 0
-        self.started = time.monotonic()
-        self.first_token: float | None = None
-
-    def log(self, refusals: RefusalLog) -> None:
-        if self.refused:
-            refusals.refused(self.name, self.client)
-            return
-        now = time.monotonic()
-        ttft = round((self.first_token - self.started) * 1000) if self.first_token else "-"
-        log.info(
-            line(
-                "chat",
-                outcome=self.name,
-                client=self.client,
-                chunks=self.chunks,
-                frames=self.frames,
-                ttft_ms=ttft,
-                duration_ms=round((now - self.started) * 1000),
-            )
-        )
 
 
 async def post_chat(request: web.Request) -> web.StreamResponse:
@@ -60,11 +24,16 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
     settings = app[settings_key]
     open_streams = app[open_streams_key]
     outcome = Outcome(request[client_id_key])
+    observers = app[observers_key]
     sse: SseResponse | None = None
     try:
         with open_streams.admit(outcome.client):
             chat = await read_chat_request(request, settings)
             messages = with_system_prompt(chat.messages, settings.system_prompt)
+            outcome.deployment = chat.deployment
+            outcome.prompt_chars = sum(len(message["content"]) for message in messages)
+            for observer in observers:
+                observer.started(outcome)
             completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens)
             try:
                 async with completion as upstream:
@@ -87,16 +56,22 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                     return sse.response
             finally:
                 outcome.chunks = completion.chunks
+                outcome.attempts, outcome.failovers = completion.attempts, completion.failovers
+                outcome.endpoint = completion.endpoint.host if completion.endpoint else None
     except ChatError as error:
         outcome.name = error.code
-        outcome.refused = error.status < 500
+        outcome.refused = error.status < 500 and not outcome.attempts  # ours, not the model service's
         return error.to_response()
     except asyncio.CancelledError:
         _resume_if_shutting_down(open_streams)  # shutdown before the stream began, or a second one after
         outcome.name = SHUTDOWN.code
         return sse.response if sse is not None else SHUTDOWN.to_response()
     finally:
+        outcome.finished = time.monotonic()
         outcome.log(app[access_state_key].refusals)
+        if outcome.deployment is not None:  # the request was read: the observers were told it started
+            for observer in observers:
+                observer.finished(outcome)
 
 
 def _resume_if_shutting_down(open_streams: OpenStreams) -> None:
@@ -119,10 +94,13 @@ async def relay_events(upstream: AsyncIterator[StreamEvent], sse: SseResponse, o
             if outcome.first_token is None:
                 outcome.first_token = time.monotonic()
             outcome.frames += 1
+            outcome.text_chars += len(event.content)
             await sse.send(frame("delta", {"content": event.content}))
         elif isinstance(event, ReasoningDelta):
             outcome.frames += 1
+            outcome.reasoning_chars += len(event.content)
             await sse.send(frame("reasoning", {"content": event.content}))
         elif isinstance(event, Finished):
             outcome.name = "completed"
+            outcome.usage = event.usage
             await sse.send(frame("done", {"finish_reason": event.finish_reason, "usage": event.usage}))

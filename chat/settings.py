@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import ipaddress
 import os
@@ -13,6 +14,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+from .endpoints import EndpointConfig, endpoints_from_file, endpoints_from_lists
 
 V1 = "v1"  # Azure's versionless API: https://NAME.openai.azure.com/openai/v1/
 # The oldest dated version that reasoning models (the gpt-5 family, o-series) accept on the classic path.
@@ -205,9 +208,12 @@ class Settings:
     # Upstream: Azure OpenAI, any OpenAI-compatible server, or (no endpoint) the built-in simulator.
     # The backend follows from which endpoint variable is set.
     backend: Backend = "simulator"
+    # Several, comma-separated, are tried in that order: the next one at once when one is throttled or down.
     endpoint: str | None = setting(None, "AZURE_OPENAI_ENDPOINT", str, openai_env="OPENAI_BASE_URL")
-    # Azure without a key: Entra ID.
+    # One key for all endpoints, or one each in the same order. Azure without a key: Entra ID.
     api_key: str | None = setting(None, "AZURE_OPENAI_API_KEY", str, openai_env="OPENAI_API_KEY", repr=False)
+    # Endpoints with weights, priorities or their own deployment names (chat/endpoints.py), instead.
+    endpoints_file: str | None = setting(None, "CHAT_ENDPOINTS_FILE", str, only="azure")
     managed_identity_client_id: str | None = setting(None, "AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID", str, only="azure")
     # v1: the versionless API (the default); a date selects the classic /openai/deployments/ path.
     api_version: str = setting(
@@ -293,10 +299,15 @@ class Settings:
     def _check_combinations(self) -> None:
         if self.backend not in BACKENDS:
             raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}")
-        if (self.backend == "simulator") != (self.endpoint is None):
+        if (self.backend == "simulator") != (self.endpoint is None and self.endpoints_file is None):
             raise SettingsError("an endpoint is needed for the azure and openai backends, and only for them")
-        if self.endpoint is not None:
-            _check_endpoint(self.endpoint, "OPENAI_BASE_URL" if self.backend == "openai" else "AZURE_OPENAI_ENDPOINT")
+        if self.endpoint is not None and self.endpoints_file is not None:
+            raise SettingsError("set AZURE_OPENAI_ENDPOINT or CHAT_ENDPOINTS_FILE, not both")
+        try:
+            self.endpoints  # noqa: B018 - read (and cached) here, so that a bad list or file stops start-up
+        except ValueError as error:
+            name = "CHAT_ENDPOINTS_FILE" if self.endpoints_file else "AZURE_OPENAI_ENDPOINT"
+            raise SettingsError(f"{name}: {error}") from None
         if not self.deployments:
             raise SettingsError("AZURE_OPENAI_DEPLOYMENT (deployments): at least one deployment name is needed")
         if unknown := [d for d in self.responses_deployments if d not in self.deployments]:
@@ -346,9 +357,24 @@ class Settings:
     def simulated(self) -> bool:
         return self.backend == "simulator"
 
+    @functools.cached_property
+    def endpoints(self) -> tuple[EndpointConfig, ...]:
+        """The upstream endpoints, in priority order; none for the simulator (it starts with the app)."""
+        if self.endpoints_file is not None:
+            return endpoints_from_file(self.endpoints_file)
+        if self.endpoint is None:
+            return ()
+        openai = self.backend == "openai"
+        return endpoints_from_lists(
+            self.endpoint,
+            self.api_key,
+            "OPENAI_BASE_URL" if openai else "AZURE_OPENAI_ENDPOINT",
+            "OPENAI_API_KEY" if openai else "AZURE_OPENAI_API_KEY",
+        )
+
     @property
     def uses_entra_id(self) -> bool:
-        return self.backend == "azure" and not self.api_key
+        return self.backend == "azure" and any(not endpoint.api_key for endpoint in self.endpoints)
 
     @property
     def access_controlled(self) -> bool:
@@ -403,17 +429,11 @@ def environment_names() -> list[str]:
 
 
 def _backend_of(env: Mapping[str, str]) -> Backend:
-    azure = (env.get("AZURE_OPENAI_ENDPOINT") or "").strip()
+    azure = (env.get("AZURE_OPENAI_ENDPOINT") or env.get("CHAT_ENDPOINTS_FILE") or "").strip()
     compatible = (env.get("OPENAI_BASE_URL") or "").strip()
     if azure and compatible:
         raise SettingsError("set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL, not both")
     return "azure" if azure else "openai" if compatible else "simulator"
-
-
-def _check_endpoint(endpoint: str, name: str) -> None:
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{name} must be an http(s) URL, got {_shown(endpoint)}")
 
 
 def _shown(value: object) -> str:

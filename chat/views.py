@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .keys import open_streams_key, settings_key
+from .keys import open_streams_key, settings_key, upstream_key
 
 
 @aiohttp_jinja2.template("index.html")
@@ -39,5 +39,6 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "mode": request.app[settings_key].backend,
             "open_streams": len(request.app[open_streams_key]),
+            "endpoints": upstream.pool.states() if (upstream := request.app.get(upstream_key)) else [],
         }
     )

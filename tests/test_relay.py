@@ -210,7 +210,10 @@ async def test_one_log_line_per_request_without_secrets(client, settings, caplog
     await (await client.post("/api/chat", data="nope", headers={"Content-Type": "application/json"})).read()
     lines = [record.getMessage() for record in caplog.records if record.name.startswith("chat.")]
     assert len(lines) == 2
-    assert lines[0].startswith('chat outcome="completed" client="ip:127.0.0.1" chunks=')
+    assert lines[0].startswith(
+        'chat outcome="completed" client="ip:127.0.0.1" deployment="gpt-test" endpoint="127.0.0.1:'
+    )
+    assert "prompt_tokens=" in lines[0] and "tokens_estimated=false" in lines[0]
     assert lines[1].startswith('chat refused code="invalid_json" client="ip:127.0.0.1"')  # a refusal
     assert all(settings.api_key not in record.getMessage() for record in caplog.records)
 
@@ -235,7 +238,7 @@ def test_parse_events_rejects_a_truncated_stream() -> None:
 
 async def test_upstream_body_is_read_straight_from_aiohttp(settings, simulator: Simulator) -> None:
     """The lean read path is taken; if an SDK update hides it, the relay still works but this says so."""
-    client = create_client(settings, settings.endpoint or "", settings.api_key)
+    client = create_client(settings, settings.endpoints[0])
     try:
         body = {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "stream": True}
         response = await client.post("/chat/completions", cast_to=httpx2.Response, body=body, stream=True)

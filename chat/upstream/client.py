@@ -9,11 +9,10 @@ from typing import Any
 import httpx2
 import openai
 
-from ..settings import Settings
+from ..endpoints import V1_PATH, EndpointConfig
+from ..settings import V1, Settings
 
 TokenProvider = Callable[[], Awaitable[str]]
-
-V1_PATH = "/openai/v1"
 
 
 class SignInFailed(Exception):
@@ -21,14 +20,21 @@ class SignInFailed(Exception):
 
 
 def create_client(
-    settings: Settings, endpoint: str, api_key: str | None, token_provider: TokenProvider | None = None
+    settings: Settings,
+    endpoint_config: EndpointConfig,
+    token_provider: TokenProvider | None = None,
+    *,
+    max_retries: int | None = None,
 ) -> openai.AsyncOpenAI:
+    """The SDK client of one endpoint; `max_retries` 0 where we fail over ourselves."""
+    endpoint, api_key = endpoint_config.url, endpoint_config.api_key
+    version = endpoint_config.api_version or (V1 if endpoint_config.names_v1_path else settings.api_version)
     # The stream enforces the wait for the first token and the stall timeout itself, per read; the
     # transport only must not give up sooner.
     timeout = httpx2.Timeout(max(settings.read_timeout, settings.first_token_timeout), connect=settings.connect_timeout)
     common: dict[str, Any] = {
         "timeout": timeout,
-        "max_retries": settings.max_retries,
+        "max_retries": settings.max_retries if max_retries is None else max_retries,
         # aiohttp under the SDK: reads cost a fraction of httpx2's, which arms an anyio timeout per read.
         "http_client": openai.DefaultAioHttpClient(
             timeout=timeout,
@@ -39,7 +45,7 @@ def create_client(
     if settings.backend == "openai":
         # Local servers (vLLM, Ollama, llama.cpp) often need no key; the SDK insists on one.
         return openai.AsyncOpenAI(base_url=endpoint, api_key=api_key or "none", **common)
-    if settings.uses_v1_api:
+    if version == V1:
         # Azure's v1 API is the plain OpenAI client on /openai/v1/; keyless, the token provider is the key.
         key: str | TokenProvider = api_key or _marked(_required(token_provider))
         return openai.AsyncOpenAI(base_url=v1_base_url(endpoint), api_key=key, **common)
@@ -47,10 +53,10 @@ def create_client(
         return openai.AsyncAzureOpenAI(
             azure_endpoint=endpoint,
             azure_ad_token_provider=_marked(_required(token_provider)),
-            api_version=settings.api_version,
+            api_version=version,
             **common,
         )
-    return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=settings.api_version, **common)
+    return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=version, **common)
 
 
 def v1_base_url(endpoint: str) -> str:

@@ -22,13 +22,7 @@ def failure_before_stream(error: openai.APIError) -> ChatError:
     if isinstance(error, openai.APIConnectionError):
         return ChatError(502, "upstream_unavailable", "The model service cannot be reached. Try again in a moment.")
     if isinstance(error, openai.RateLimitError):
-        retry_after = retry_after_seconds(error.response.headers)
-        return ChatError(
-            429,
-            "rate_limited",
-            f"The model service is busy. Try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
+        return all_throttled(retry_after(error.response.headers))
     if isinstance(error, openai.APIStatusError):
         code = _error_code(error.body)
         if code == "content_filter":
@@ -127,15 +121,31 @@ def _timed_out(error: BaseException) -> bool:
     return True
 
 
-def retry_after_seconds(headers: httpx2.Headers) -> int:
+def retry_after(headers: httpx2.Headers) -> float:
+    """Seconds to wait, as Azure says: `retry-after-ms`, else `Retry-After`, else a default."""
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         try:
             seconds = float(headers.get(name, "")) / scale
         except ValueError:
             continue
         if math.isfinite(seconds) and seconds >= 0:
-            return max(1, math.ceil(seconds))
+            return seconds
     return DEFAULT_RETRY_AFTER
+
+
+def retry_after_seconds(headers: httpx2.Headers) -> int:
+    """The same, in whole seconds of at least one, as our own Retry-After says it."""
+    return max(1, math.ceil(retry_after(headers)))
+
+
+def all_throttled(retry_after: float) -> ChatError:
+    seconds = max(1, math.ceil(retry_after))
+    return ChatError(
+        429,
+        "rate_limited",
+        f"The model service is busy. Try again in {seconds} seconds.",
+        retry_after=seconds,
+    )
 
 
 def _error_message(body: object) -> str:

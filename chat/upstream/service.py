@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import openai
-
 from ..chat_request import Message
 from ..settings import Settings
 from . import chat_completions, responses
+from .pool import EndpointPool
 from .stream import CompletionStream, Reader, without
 
 
 class Upstream:
     """Builds each answer's request in the deployment's dialect, with what the deployment takes."""
 
-    def __init__(self, client: openai.AsyncOpenAI, settings: Settings) -> None:
-        self.client = client
+    def __init__(self, pool: EndpointPool, settings: Settings) -> None:
+        self.pool = pool
         self._settings = settings
         # Optional parameters a deployment refused once (a model without reasoning summaries, say):
         # not sent to it again by this process.
@@ -42,7 +41,7 @@ class Upstream:
             if (deployment, name) in self._refused:
                 without(body, name)
         return CompletionStream(
-            self.client,
+            self.pool,
             deployment,
             path,
             body,
@@ -54,4 +53,4 @@ class Upstream:
         )
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.pool.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Protocol
@@ -21,12 +22,15 @@ from ..events import Finished, StreamEvent, TextDelta
 from .client import SignInFailed
 from .failures import (
     TRANSPORT_ERRORS,
+    all_throttled,
     failure_before_stream,
     failure_of_transport,
     refused_parameter,
+    retry_after,
     sign_in_failed,
     stalled,
 )
+from .pool import Endpoint, EndpointPool
 
 log = logging.getLogger("chat.upstream")
 
@@ -49,7 +53,7 @@ class CompletionStream:
 
     def __init__(
         self,
-        client: openai.AsyncOpenAI,
+        pool: EndpointPool,
         deployment: str,
         path: str,
         body: dict[str, Any],
@@ -60,7 +64,7 @@ class CompletionStream:
         optional: tuple[str, ...] = (),
         on_refused: Callable[[str], None] = lambda parameter: None,
     ) -> None:
-        self._client = client
+        self._pool = pool
         self._deployment = deployment
         self._path = path
         self._body = body
@@ -72,6 +76,9 @@ class CompletionStream:
         self._response: httpx2.Response | None = None
         self._events: AsyncGenerator[StreamEvent, None] | None = None
         self.chunks = 0  # upstream chunks decoded so far, for the log
+        self.endpoint: Endpoint | None = None  # the one that answered
+        self.attempts: list[tuple[str, str]] = []  # (endpoint host, HTTP status or failure) of each request
+        self.failovers: list[tuple[str, str]] = []  # (endpoint host, why) of each one left for the next
 
     async def __aenter__(self) -> AsyncIterator[StreamEvent]:
         try:
@@ -99,12 +106,47 @@ class CompletionStream:
             await self._response.aclose()
 
     async def _open(self) -> httpx2.Response:
+        """Ask the endpoints in turn until one answers: before the first byte reaches the browser,
+        a throttled or failing endpoint costs only the time of its own refusal."""
+        last: openai.APIError | None = None
+        for endpoint in self._pool.to_try():
+            self._body["model"] = endpoint.config.deployment(self._deployment)
+            try:
+                response = await self._post(endpoint.client)
+            except openai.RateLimitError as error:
+                self.attempts.append((endpoint.host, "429"))
+                if not self._pool.fails_over:
+                    raise
+                self._pool.throttled(endpoint, retry_after(error.response.headers))
+                self.failovers.append((endpoint.host, "rate_limited"))
+                last = error
+            except (openai.InternalServerError, openai.APIConnectionError) as error:
+                failure = str(error.status_code) if isinstance(error, openai.APIStatusError) else _failure_name(error)
+                self.attempts.append((endpoint.host, failure))
+                self._pool.failed(endpoint, failure)
+                if not self._pool.fails_over:
+                    raise
+                self.failovers.append((endpoint.host, failure))
+                last = error
+            except openai.APIStatusError as error:
+                self.attempts.append((endpoint.host, str(error.status_code)))
+                raise
+            else:
+                self.attempts.append((endpoint.host, str(response.status_code)))
+                self._pool.succeeded(endpoint)
+                self.endpoint = endpoint
+                return response
+        if last is None or all(e.throttled and e.resting_until > time.monotonic() for e in self._pool.endpoints):
+            raise all_throttled(self._pool.soonest_retry())
+        raise last
+
+    async def _post(self, client: openai.AsyncOpenAI) -> httpx2.Response:
         # `post` rather than the typed methods: the body is already checked, so the SDK's typed
         # transform of every message (40% of its request time) is skipped; URL, auth, retries and
         # typed errors stay the SDK's.
         while True:
             try:
-                return await self._client.post(self._path, cast_to=httpx2.Response, body=self._body, stream=True)
+                return await client.post(self._path, cast_to=httpx2.Response, body=self._body, stream=True)
             except openai.BadRequestError as error:
                 # An optional parameter this model does not take (a reasoning summary, an effort):
                 # ask again without it, and the caller remembers for the next answers.
@@ -162,3 +204,7 @@ def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
     if isinstance(raw, aiohttp.ClientResponse) and response.headers.get("content-encoding", "identity") == "identity":
         return raw.content.iter_any()
     return response.aiter_bytes()
+
+
+def _failure_name(error: openai.APIConnectionError) -> str:
+    return "timeout" if isinstance(error, openai.APITimeoutError) else "connection_error"
