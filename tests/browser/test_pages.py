@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
-import pytest
+import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
@@ -42,7 +42,7 @@ async def host_page(request: web.Request) -> web.Response:
     return web.Response(text=HOST_PAGE, content_type="text/html")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def host_url(aiohttp_server: Server, settings: Settings) -> str:
     """A host application with the chat mounted at /assistant/ and framed on its home page."""
     host = web.Application()
