@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
+import server
+from bench.processes import environment_without_settings
 from chat import Settings, create_app
 from chat.simulator import Simulator
 
-ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+from .typedefs import Client, ClientFactory, StartUp
 
 
 @pytest.fixture
@@ -51,12 +55,38 @@ def settings(upstream: TestServer, simulator: Simulator, dialect: str) -> Settin
 def make_client(aiohttp_client: ClientFactory, settings: Settings) -> ClientFactory:
     """A test client for the app built from `settings`, with any field changed."""
 
-    async def make(**changes: object) -> TestClient[web.Request, web.Application]:
+    async def make(**changes: object) -> Client:
         return await aiohttp_client(create_app(dataclasses.replace(settings, **changes)))
 
     return make
 
 
 @pytest.fixture
-async def client(make_client: ClientFactory) -> TestClient[web.Request, web.Application]:
+async def client(make_client: ClientFactory) -> Client:
     return await make_client()
+
+
+def _serve_nothing(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the server was about to serve: its settings were accepted")
+
+
+@pytest.fixture
+def start_up(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> StartUp:
+    """`python server.py ARGS` for a start-up that is meant to stop, as `server.main(ARGS)` in this
+    process: only `env` among the variables a server reads, run in a fresh directory (or `cwd`, which
+    may hold a .env). Exit code, stdout, stderr. Signals and serving need a real process (processes.py)."""
+
+    def run(*args: str, cwd: Path | None = None, **env: str) -> tuple[int, str, str]:
+        with monkeypatch.context() as patch:
+            for name in os.environ.keys() - environment_without_settings().keys():
+                patch.delenv(name)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd or tmp_path)
+            patch.setattr(web, "run_app", _serve_nothing)
+            capsys.readouterr()
+            returncode = server.main(list(args))
+            stdout, stderr = capsys.readouterr()
+        return returncode, stdout, stderr
+
+    return run

@@ -32,19 +32,3 @@ async def start_server(port: int, *, cwd: Path, host: str = "127.0.0.1", **env: 
     line = await asyncio.wait_for(process.stdout.readline(), 20)
     assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
     return process
-
-
-async def run_to_exit(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]:
-    """`python server.py ARGS` that is expected to stop by itself: exit code, stdout, stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SERVER),
-        *args,
-        env=server_environment(**env),
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()

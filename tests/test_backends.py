@@ -6,14 +6,15 @@ import asyncio
 import dataclasses
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
 from chat import Settings, SettingsError, create_app
 from chat.simulator import Fault, Simulator
 
-from .processes import run_to_exit
 from .sse_client import chat_body, read_events, text_of
+from .typedefs import StartUp
 
 
 @pytest.mark.parametrize("api_version", ["v1", "2024-12-01-preview"])
@@ -171,9 +172,9 @@ def test_keyless_without_azure_identity_names_the_extra(monkeypatch) -> None:
         Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"})
 
 
-async def test_dot_env_file_is_read_and_environment_wins(tmp_path) -> None:
+def test_dot_env_file_is_read_and_environment_wins(start_up: StartUp, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("CHAT_READ_TIMEOUT=soon\nCHAT_PING_INTERVAL=nope\n")
-    returncode, _, stderr = await run_to_exit(cwd=tmp_path, CHAT_READ_TIMEOUT="5")
+    returncode, _, stderr = start_up(cwd=tmp_path, CHAT_READ_TIMEOUT="5")
     assert returncode == 2
     assert stderr.strip() == "error: CHAT_PING_INTERVAL must be a number, got 'nope'"
 

@@ -1,4 +1,7 @@
-"""`python server.py` as a user runs it: start-up checks, the simulator by default, SIGTERM."""
+"""`python server.py` as a user runs it: start-up checks, the simulator by default, SIGTERM.
+
+A start-up that stops at a bad setting runs in this process (`start_up`); what needs a real
+process (serving, signals, a .env in a fresh working directory) runs as one (`start_server`)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ import pytest
 
 from chat.simulator import Fault, Simulator
 
-from .processes import run_to_exit, start_server
+from .processes import start_server
 from .sse_client import chat_body, parse_events, text_of
+from .typedefs import StartUp
 
 
 @pytest.fixture
@@ -43,8 +47,8 @@ async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     ],
     ids=["no-deployment", "bad-endpoint", "no-key", "bad-number", "bad-port"],
 )
-async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], named: str, tmp_path: Path) -> None:
-    returncode, stdout, stderr = await run_to_exit(cwd=tmp_path, **env)
+def test_bad_setting_stops_start_up_with_one_line(start_up: StartUp, env: dict[str, str], named: str) -> None:
+    returncode, stdout, stderr = start_up(**env)
     assert returncode == 2
     lines = stderr.splitlines()
     assert len(lines) == 1, lines
@@ -52,8 +56,8 @@ async def test_bad_setting_stops_start_up_with_one_line(env: dict[str, str], nam
     assert stdout == ""
 
 
-async def test_port_flag_out_of_range_is_one_line(tmp_path: Path) -> None:
-    returncode, _, stderr = await run_to_exit("--port", "99999", cwd=tmp_path)
+def test_port_flag_out_of_range_is_one_line(start_up: StartUp) -> None:
+    returncode, _, stderr = start_up("--port", "99999")
     assert returncode == 2
     assert stderr == "error: PORT (port) must be between 0 and 65535, got 99999\n"
 
