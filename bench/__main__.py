@@ -21,7 +21,7 @@ from .answers import BenchSimulator
 from .load import Target
 from .processes import RelayProcess, raise_fd_limit
 from .profile import Profile, sample
-from .scenarios import AbortRun, Bench, LoadRun, SaturationStep, Scenario
+from .scenarios import AbortPlan, AbortRun, Bench, LoadRun, SaturationStep, Scenario
 
 ONE = Scenario("1 stream", 1, words=10, token_delay=0.01, rounds=60)
 HUNDRED = Scenario("100 streams", 100, words=150, token_delay=0.02, rounds=2)
@@ -31,6 +31,8 @@ SMOKE = (
     Scenario("1 stream", 1, words=20, token_delay=0.005, rounds=5),
     Scenario("20 streams", 20, words=40, token_delay=0.01, hold=True),
 )
+ABORTS = AbortPlan(100)
+SMOKE_ABORTS = AbortPlan(5, spread=0.1, settle=0.5)  # the relay closes its upstream within milliseconds
 SATURATION_BUDGET = 60.0  # seconds
 
 
@@ -41,7 +43,7 @@ def progress(text: str) -> None:
 async def benchmark(smoke: bool, profile: bool) -> int:
     fd_limit = raise_fd_limit()
     scenarios = SMOKE if smoke else FULL
-    abort_count = 5 if smoke else 100
+    abort_plan = SMOKE_ABORTS if smoke else ABORTS
     simulator = BenchSimulator(record=True)
     # Handler cancellation as in `chat.run_options`: the upstream notices a caller that hangs up.
     runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None, shutdown_timeout=5)
@@ -54,12 +56,13 @@ async def benchmark(smoke: bool, profile: bool) -> int:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         upstream = f"http://127.0.0.1:{runner.addresses[0][1]}"
         async with contextlib.AsyncExitStack() as stack:
-            relay = await stack.enter_async_context(
-                RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key)
-            )
-            naive = await stack.enter_async_context(
-                RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key)
-            )
+            relay = RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key)
+            naive = RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key)
+            stack.push_async_callback(relay.stop)
+            stack.push_async_callback(naive.stop)
+            async with asyncio.TaskGroup() as starting:  # about a second each: side by side
+                starting.create_task(relay.start())
+                starting.create_task(naive.start())
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
@@ -86,7 +89,7 @@ async def benchmark(smoke: bool, profile: bool) -> int:
             for phase in ("streaming", "silent"):
                 for target, _ in bench.targets:
                     progress(f"client aborts, {phase} upstream -> {target.name}")
-                    aborts.append(await bench.abort(phase, target, abort_count))
+                    aborts.append(await bench.abort(phase, target, abort_plan))
     finally:
         await runner.cleanup()
 

@@ -69,7 +69,7 @@ def memory_kib(pid: int | str, field: str) -> int:
 
 
 class RelayProcess:
-    """`python <argv> --port P` with the upstream's settings in its environment; killed on exit."""
+    """`python <argv> --port P` with the upstream's settings in its environment; killed on exit (or `stop()`)."""
 
     def __init__(self, name: str, argv: list[str], upstream_url: str, api_key: str) -> None:
         self.name = name
@@ -92,6 +92,16 @@ class RelayProcess:
         return self._process.pid
 
     async def __aenter__(self) -> RelayProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start the process and wait until it listens; stop it and raise if it does not."""
         self._process = await asyncio.create_subprocess_exec(
             *self._argv,
             cwd=ROOT,
@@ -108,12 +118,6 @@ class RelayProcess:
         if not line.startswith(READY):
             await self.stop()
             raise RuntimeError(f"{self.name} did not start: {line!r}\n{self.log_tail()}")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def stop(self) -> None:
         process = self._process

@@ -16,7 +16,6 @@ from .answers import BenchSimulator, question
 from .load import Abort, StreamResult, Target, stream_many, stream_then_abort
 from .processes import RelayProcess, cpu_seconds
 
-SETTLE = 2.0  # seconds an aborted upstream stream is given to end before it counts as still running
 DELAY_LIMIT = 0.050  # saturation: highest p95 inter-token delay the relay may add
 ABORT_TOKEN_DELAY = 0.03  # a model's usual pace; 100 streams of it are well within the relay's means
 
@@ -99,6 +98,13 @@ class LoadRun:
         if self.open_rss_kib is None or self.idle_rss_kib is None or not self.open_streams:
             return None
         return (self.open_rss_kib - self.idle_rss_kib) / self.open_streams
+
+
+@dataclasses.dataclass(frozen=True)
+class AbortPlan:
+    count: int  # streams, each closed by its client
+    spread: float = 0.5  # seconds the closes are spread over, so each one is timed on its own
+    settle: float = 2.0  # seconds an aborted upstream stream is given to end before it counts as still running
 
 
 @dataclasses.dataclass
@@ -209,8 +215,9 @@ class Bench:
             await asyncio.sleep(0.1)
         return most, rss
 
-    async def abort(self, phase: str, target: Target, count: int, seed: int = 1) -> AbortRun:
-        """`count` streams, each closed by its client mid-answer; how soon did each upstream end?"""
+    async def abort(self, phase: str, target: Target, plan: AbortPlan, seed: int = 1) -> AbortRun:
+        """`plan.count` streams, each closed by its client mid-answer; how soon did each upstream end?"""
+        count = plan.count
         streaming = phase == "streaming"
         self.simulator.first_token_delay = 0.0
         self.simulator.token_delay = ABORT_TOKEN_DELAY
@@ -229,7 +236,7 @@ class Bench:
                     wait_for_text=streaming,
                     arrivals=arrivals,
                     ready=ready,
-                    spread=0.5,
+                    spread=plan.spread,
                     rng=rng,
                     timeout=30,
                 )
@@ -247,7 +254,7 @@ class Bench:
             pass
         ready.set()
         aborts = {abort.question: abort for abort in await asyncio.gather(*tasks)}
-        deadline = time.monotonic() + SETTLE
+        deadline = time.monotonic() + plan.settle
         records = self._records(since)
         while any(not r.ended.is_set() for r in records) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
