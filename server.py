@@ -12,6 +12,7 @@ from aiohttp import web
 from chat import LISTEN_BACKLOG, Settings, SettingsError, run_options
 from chat.access import exposure_warning
 from chat.app import create_process_app
+from chat.descriptors import raise_open_file_limit
 from chat.settings import read_environment
 
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    before, after = raise_open_file_limit()  # each connection holds a file descriptor
+    if after > before:
+        logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
     source = (

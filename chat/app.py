@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -15,10 +16,19 @@ from aiohttp import web
 from .access import access_control
 from .access_state import AccessState
 from .connections import serve_chat_connections
+from .descriptors import shortage_handled
 from .endpoints import EndpointConfig
 from .entra import entra_token_provider
 from .headers import add_security_headers, security_headers
-from .keys import access_state_key, observers_key, open_streams_key, settings_key, token_provider_key, upstream_key
+from .keys import (
+    access_state_key,
+    connections_key,
+    observers_key,
+    open_streams_key,
+    settings_key,
+    token_provider_key,
+    upstream_key,
+)
 from .limits import OpenStreams
 from .routes import WEB_DIR, setup_routes
 from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
@@ -39,7 +49,14 @@ def run_options(settings: Settings) -> dict[str, Any]:
     Without handler cancellation aiohttp notices a vanished client only at its next write,
     which can be seconds away while the upstream is silent, and the upstream keeps generating.
     """
-    return {"handler_cancellation": True, "shutdown_timeout": settings.shutdown_timeout, "access_log": None}
+    return {
+        "handler_cancellation": True,
+        "shutdown_timeout": settings.shutdown_timeout,
+        # Idle connections (between requests, or never sending one) hold a descriptor each; aiohttp's
+        # default keeps them an hour (75 s under `web.run_app`).
+        "keepalive_timeout": settings.keepalive_timeout,
+        "access_log": None,
+    }
 
 
 def create_process_app(settings: Settings) -> web.Application:
@@ -47,8 +64,16 @@ def create_process_app(settings: Settings) -> web.Application:
     process-wide tuning an embedding host would not want imposed on it."""
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per chat is ours to write
     app = create_app(settings)
+    app.cleanup_ctx.append(descriptor_shortage_context)
     quieten_garbage_collector()
     return app
+
+
+async def descriptor_shortage_context(app: web.Application) -> AsyncIterator[None]:
+    """Process-wide, so only for `create_process_app`: the event loop's handling of a shortage of
+    file descriptors (chat/descriptors.py), shedding this app's idle connections."""
+    with shortage_handled(asyncio.get_running_loop(), app[connections_key].shed_idle):
+        yield
 
 
 def quieten_garbage_collector() -> None:
@@ -79,7 +104,7 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)
     app.on_response_prepare.append(add_security_headers)
-    serve_chat_connections(app, security_headers(settings.frame_ancestors))
+    app[connections_key] = serve_chat_connections(app, security_headers(settings.frame_ancestors))
     setup_routes(app)
     return app
 

@@ -1,5 +1,5 @@
 """The app's client connections: a request aiohttp's parser refuses is answered without quoting it
-and with the security headers.
+and with the security headers, and idle connections can be closed when descriptors run short.
 
 aiohttp answers such a request (a bad request line, header or chunk) from
 `RequestHandler.handle_error`, before any of the app's code runs: no middleware and no
@@ -11,6 +11,7 @@ the one being served, builds connections that override it.
 from __future__ import annotations
 
 import logging
+import weakref
 from http import HTTPStatus
 from typing import Any
 
@@ -52,6 +53,11 @@ class ChatConnection(web.RequestHandler):
         response.force_close()
         return response
 
+    @property
+    def idle(self) -> bool:
+        """Open and serving no request: between requests, or not sent a whole one yet."""
+        return self.transport is not None and not self._request_in_progress
+
 
 class ChatServer(web.Server):
     """The server aiohttp made for the app, with the same options; only its connections differ."""
@@ -72,13 +78,39 @@ class ChatServer(web.Server):
             self, loop=self._loop, security_headers=self._security_headers, refusals=self._refusals, **self._options
         )
 
+    def shed_idle(self) -> int:
+        """Close every idle connection; how many."""
+        idle = [
+            connection for connection in self.connections if isinstance(connection, ChatConnection) and connection.idle
+        ]
+        for connection in idle:
+            connection.force_close()
+        return len(idle)
 
-def serve_chat_connections(app: web.Application, security_headers: dict[str, str]) -> None:
+
+class Connections:
+    """The servers made for the app (one per runner), for closing their idle connections."""
+
+    def __init__(self) -> None:
+        self._servers: weakref.WeakSet[ChatServer] = weakref.WeakSet()
+
+    def add(self, server: ChatServer) -> None:
+        self._servers.add(server)
+
+    def shed_idle(self) -> int:
+        return sum(server.shed_idle() for server in list(self._servers))
+
+
+def serve_chat_connections(app: web.Application, security_headers: dict[str, str]) -> Connections:
     """Make the server of `app`, when it is the app a runner serves, a ChatServer. (A host that
     mounts the app as a sub-application serves its own connections.)"""
     make_server = app._make_handler
+    connections = Connections()
 
     def make_chat_server(**options: Any) -> web.Server:
-        return ChatServer(make_server(**options), security_headers)
+        server = ChatServer(make_server(**options), security_headers)
+        connections.add(server)
+        return server
 
     app._make_handler = make_chat_server  # type: ignore[method-assign]
+    return connections

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .app import create_process_app, run_options
+from .descriptors import raise_open_file_limit
 from .settings import Settings, SettingsError, read_environment
 
 
@@ -19,6 +20,7 @@ async def app_runner() -> web.AppRunner:
         settings = Settings.from_env(read_environment())
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
+    raise_open_file_limit()  # each connection holds a file descriptor
     options = run_options(settings)
     options.pop("access_log")  # gunicorn's own access log settings apply
     return web.AppRunner(create_process_app(settings), **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .access_state import AccessState
+from .connections import Connections
 from .limits import OpenStreams
 from .outcome import OutcomeObserver
 from .settings import Settings
@@ -14,6 +15,7 @@ settings_key = web.AppKey("settings_key", Settings)
 upstream_key = web.AppKey("upstream_key", Upstream)
 open_streams_key = web.AppKey("open_streams_key", OpenStreams)
 access_state_key = web.AppKey("access_state_key", AccessState)
+connections_key = web.AppKey("connections_key", Connections)
 observers_key: web.AppKey[list[OutcomeObserver]] = web.AppKey("observers_key")
 token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")
 client_id_key = web.RequestKey("client_id_key", str)

@@ -242,6 +242,7 @@ class Settings:
     host: str = setting("127.0.0.1", "HOST", str)
     port: int = setting(8080, "PORT", int, 0, 65535)
     shutdown_timeout: float = setting(3.0, "CHAT_SHUTDOWN_TIMEOUT", float, 0.1, 600)
+    keepalive_timeout: float = setting(15.0, "CHAT_KEEPALIVE_TIMEOUT", float, 1, 3600)  # an idle connection
 
     # Upstream behaviour.
     connect_timeout: float = setting(10.0, "CHAT_CONNECT_TIMEOUT", float, 0.1, 600)

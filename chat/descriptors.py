@@ -1,0 +1,153 @@
+"""File descriptors: as many as the system allows, and a server that stays up when they run out.
+
+Every connection holds a descriptor. Under the common service limit of 1,024, about a thousand
+idle sockets used them all up: `accept()` failed, and asyncio (before python/cpython#151615) went
+on calling it up to `backlog` times per wake-up, logging a traceback and scheduling another retry
+each time. Measured: 80,000 tracebacks (35 MB) in a few seconds, and the health check timed out
+for as long as the sockets were held. Here the first failure of a wake-up ends it, asyncio's pause
+of one second before accepting again holds, idle connections are closed to free descriptors, and
+the log gets one line per interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows: no limit to raise
+    resource = None  # type: ignore[assignment]
+
+log = logging.getLogger("chat.descriptors")
+
+# What accept() fails with when the process or the system has no descriptor (or buffer) left.
+SHORTAGE = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+LOG_INTERVAL = 60.0  # seconds over which repeated shortages make one line
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise the soft limit of open files to the hard one; (before, after).
+
+    Services often start with a soft limit of 1,024 under a much higher hard one, and a process
+    may raise its own soft limit up to the hard limit.
+    """
+    if resource is None:
+        return (0, 0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == hard:
+        return (soft, soft)  # macOS reports an infinite hard limit that setrlimit refuses
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        return (soft, soft)
+    return (soft, hard)
+
+
+def open_file_limit() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0] if resource is not None else 0
+
+
+class DescriptorShortage:
+    """The event loop's exception handler for `accept()` finding no descriptor: sheds idle
+    connections and logs once per interval; anything else goes to the handler it replaced."""
+
+    def __init__(
+        self, shed_idle: Callable[[], int], previous: Callable[..., object] | None, interval: float = LOG_INTERVAL
+    ) -> None:
+        self._shed_idle = shed_idle
+        self._previous = previous
+        self._interval = interval
+        self._counting = False  # within an interval that has been logged
+        self._repeated = 0
+        self._shed = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if not (isinstance(error, OSError) and error.errno in SHORTAGE and "socket" in context):
+            if self._previous is not None:
+                self._previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        shed = self._shed_idle()
+        if self._counting:
+            self._repeated += 1
+            self._shed += shed
+            return
+        log.warning(
+            "out of file descriptors (open-file limit %d): closed %d idle connections, accepting again in a "
+            "second; raise the service's limit (LimitNOFILE) if this recurs",
+            open_file_limit(),
+            shed,
+        )
+        self._start_interval(loop)
+
+    def _start_interval(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._counting = True
+        self._repeated = self._shed = 0
+        loop.call_later(self._interval, self._end_interval, loop)
+
+    def _end_interval(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._repeated:
+            self._counting = False  # the next shortage is news again
+            return
+        log.warning(
+            "out of file descriptors %d more times in %.0f s: closed %d idle connections",
+            self._repeated,
+            self._interval,
+            self._shed,
+        )
+        self._start_interval(loop)
+
+
+class _ListeningSocket:
+    """The listening socket as one wake-up of asyncio's accept loop sees it: after a shortage it
+    reports an empty queue, so the loop stops there instead of failing the same `accept()` up to
+    `backlog` times, each failure scheduling another retry."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.short = False
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        if self.short:
+            raise BlockingIOError
+        try:
+            return self.sock.accept()
+        except OSError as error:
+            self.short = error.errno in SHORTAGE
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+@contextlib.contextmanager
+def shortage_handled(loop: asyncio.AbstractEventLoop, shed_idle: Callable[[], int]) -> Iterator[None]:
+    """While inside: a shortage of descriptors on `loop` is handled as `DescriptorShortage` says."""
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(DescriptorShortage(shed_idle, previous))
+    accept_connection = getattr(loop, "_accept_connection", None)  # selector loops only
+    if accept_connection is not None:
+
+        def accept_until_short(protocol_factory: Any, sock: Any, *args: Any, **kwargs: Any) -> Any:
+            # asyncio passes the socket it was given on to its own retry: unwrap that one.
+            listening = _ListeningSocket(sock.sock if isinstance(sock, _ListeningSocket) else sock)
+            try:
+                return accept_connection(protocol_factory, listening, *args, **kwargs)
+            finally:
+                listening.short = False  # asyncio's retry accepts through it as usual
+
+        loop._accept_connection = accept_until_short  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(previous)
+        if accept_connection is not None:
+            del loop._accept_connection  # type: ignore[attr-defined]
