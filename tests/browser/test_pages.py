@@ -111,7 +111,7 @@ async def test_phone_can_send_and_read(open_chat: OpenChat, chat_url: str, simul
 
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
     body = chat.answer_body()
-    await expect(body.get_by_text("See the protocol for the details.")).to_be_in_viewport()
+    await expect(body.get_by_text("See the protocol (example.com) for the details.")).to_be_in_viewport()
     for wide in (".code-block", ".table-scroll"):
         box = await body.locator(wide).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, wide

@@ -1,8 +1,8 @@
-// splitCompletedBlocks is pure; renderMarkdown needs a DOM and is covered by browser tests.
+// splitCompletedBlocks and plainTextReason are pure; renderMarkdown needs a DOM and is covered by browser tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { splitCompletedBlocks } from "../../web/static/markdown.js";
+import { plainTextReason, splitCompletedBlocks } from "../../web/static/markdown.js";
 
 const completed = (text) => text.slice(0, splitCompletedBlocks(text));
 
@@ -55,4 +55,20 @@ test("the split only moves forward as text streams in", () => {
     last = split;
   }
   assert.equal(text.slice(0, last), text.slice(0, text.lastIndexOf("End.")));
+});
+
+test("text too long or too deep for the parser is flagged, in linear time", () => {
+  assert.equal(plainTextReason("Hello **world**.\n\n- a\n  - b\n"), "");
+  assert.match(plainTextReason("a".repeat(200_000)), /a word of 200,000 characters/);
+  assert.match(plainTextReason(`Before ${"a_".repeat(1500)} after`), /a word of 3,000 characters/);
+  const nested = Array.from({ length: 500 }, (_, depth) => `${"  ".repeat(depth)}- level\n`).join("");
+  assert.match(plainTextReason(nested), /nested \d+ levels deep/);
+  assert.match(plainTextReason(`${"- ".repeat(300)}deep`), /nested 300 levels deep/);
+  assert.match(plainTextReason(`${"> ".repeat(300)}deep`), /nested 300 levels deep/);
+  // Ordinary nesting, and indentation inside a code fence, are fine.
+  assert.equal(plainTextReason(Array.from({ length: 20 }, (_, depth) => `${"  ".repeat(depth)}- level\n`).join("")), "");
+  assert.equal(plainTextReason(`\`\`\`\n${" ".repeat(400)}x = 1\n\`\`\`\n`), "");
+  const started = performance.now();
+  plainTextReason(`${"word ".repeat(100_000)}\n`.repeat(4));
+  assert.ok(performance.now() - started < 1000);
 });

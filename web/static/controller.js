@@ -51,7 +51,10 @@ export class Controller {
   // ---- sending ----------------------------------------------------------------------
 
   send(rawText) {
-    if (this.stream) return;
+    if (this.stream) {
+      if (rawText.trim() !== "") this.view.showAnswerInProgress(); // the text stays in the box
+      return;
+    }
     const text = rawText.trim();
     if (text === "") return;
     const limit = this.settings.maxMessageChars;

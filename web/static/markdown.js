@@ -4,8 +4,10 @@
 // The text comes from a language model, so it is untrusted: marked turns it into HTML
 // with raw HTML escaped (shown as text, not interpreted), then DOMPurify removes
 // anything active that is left (scripts, event handlers, javascript: links, styles).
-// `splitCompletedBlocks` is pure and runs in Node; `renderMarkdown` needs a document.
+// The markup that highlight.js and KaTeX make from model text goes through DOMPurify too.
+// `splitCompletedBlocks` and `plainTextReason` are pure and run in Node; the rest needs a document.
 
+import { MATH_CLASS, escapeHtml, mathExtension } from "./math-syntax.js";
 import { Marked } from "./vendor/marked.esm.js";
 import DOMPurify from "./vendor/purify.es.js";
 
@@ -14,9 +16,14 @@ const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
 const BLANK_LINE = /^[ \t]*$/;
 const STARTS_UNINDENTED = /^[^ \t\r\n]/;
 const LANGUAGE_CLASS = /^language-[\w+#.-]{1,40}$/;
+const MATH_CLASSES = new Set(Object.values(MATH_CLASS));
 
-const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const escapeHtml = (text) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);
+// marked takes time that grows faster than the text with a very long word (a 200,000-character
+// one held the tab for seconds) and with deep nesting (a 500-level list: two seconds); below
+// these bounds it stays within milliseconds. Beyond them the text is shown as it is.
+const MAX_WORD_CHARS = 2000;
+const MAX_NESTING = 100;
+const NUMBER_FORMAT = new Intl.NumberFormat();
 
 /**
  * Length of the prefix of `text` made of finished markdown blocks: everything up to the
@@ -58,8 +65,75 @@ export function splitCompletedBlocks(text) {
   return boundary;
 }
 
+const SPACE = 32;
+const TAB = 9;
+const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
+const LIST_ITEM = /^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)/;
+
+/** How deep the blockquotes and lists at the start of `line` go, counting two columns of indent as a level. */
+function nestingDepth(line) {
+  let depth = 0;
+  let columns = 0;
+  let position = 0;
+  while (position < line.length) {
+    const code = line.charCodeAt(position);
+    if (code === SPACE) {
+      columns += 1;
+      position += 1;
+    } else if (code === TAB) {
+      columns += 4 - (columns % 4);
+      position += 1;
+    } else if (line[position] === ">") {
+      depth += 1;
+      position += line[position + 1] === " " ? 2 : 1; // the space after ">" belongs to the marker
+    } else {
+      const marker = LIST_ITEM.exec(line.slice(position, position + 12));
+      if (!marker) break;
+      depth += 1;
+      position += marker[0].length;
+    }
+  }
+  return depth + Math.floor(columns / 2);
+}
+
+/**
+ * Why `text` is better shown as plain text than parsed as markdown (a word longer than the
+ * parser handles quickly, or nesting too deep), or "" when it is fine. Linear in the text.
+ * @param {string} text
+ * @returns {string}
+ */
+export function plainTextReason(text) {
+  let run = 0;
+  let longest = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === SPACE || code === NEWLINE || code === TAB || code === CARRIAGE_RETURN) {
+      run = 0;
+    } else if (++run > longest) {
+      longest = run;
+    }
+  }
+  if (longest > MAX_WORD_CHARS) return `it has a word of ${NUMBER_FORMAT.format(longest)} characters`;
+  let fence = null;
+  let deepest = 0;
+  for (const line of text.split("\n")) {
+    const fenceLine = (fence ? FENCE_CLOSE : FENCE_OPEN).exec(line);
+    if (fence) {
+      if (fenceLine && fenceLine[1][0] === fence.marker && fenceLine[1].length >= fence.length) fence = null;
+    } else if (fenceLine && !(fenceLine[1][0] === "`" && fenceLine[2].includes("`"))) {
+      fence = { marker: fenceLine[1][0], length: fenceLine[1].length };
+    } else {
+      deepest = Math.max(deepest, nestingDepth(line));
+    }
+  }
+  if (deepest > MAX_NESTING) return `it is nested ${NUMBER_FORMAT.format(deepest)} levels deep`;
+  return "";
+}
+
 let markedInstance = null;
 let purifier = null;
+const markupPurifiers = new Map(); // options → a DOMPurify instance set up with them
 
 function markdownParser() {
   if (markedInstance) return markedInstance;
@@ -67,6 +141,7 @@ function markdownParser() {
     async: false,
     gfm: true,
     breaks: false,
+    extensions: [mathExtension],
     renderer: {
       // Raw HTML in the answer is shown as the text it is, never interpreted.
       html({ text, block }) {
@@ -86,9 +161,14 @@ function markdownParser() {
 function sanitizer() {
   if (purifier) return purifier;
   purifier = DOMPurify(globalThis.window);
+  // Set once: passing options to each sanitize() call parses them again every time, and the
+  // block being written is sanitized at every draw.
+  purifier.setConfig(SANITIZE_OPTIONS);
   purifier.addHook("afterSanitizeAttributes", (node) => {
     if (node.hasAttribute?.("class")) {
-      const keep = node.tagName === "CODE" && LANGUAGE_CLASS.test(node.getAttribute("class"));
+      const name = node.getAttribute("class");
+      const keep =
+        (node.tagName === "CODE" && LANGUAGE_CLASS.test(name)) || (node.tagName === "SPAN" && MATH_CLASSES.has(name));
       if (!keep) node.removeAttribute("class");
     }
     if (node.tagName === "A" && node.hasAttribute("href")) {
@@ -114,17 +194,59 @@ const SANITIZE_OPTIONS = Object.freeze({
   FORBID_ATTR: ["style", "id", "name", "srcset", "action", "formaction"],
 });
 
+// The markup highlight.js and KaTeX write (from model text): only their own elements, no hooks.
+const HIGHLIGHT_OPTIONS = Object.freeze({ RETURN_DOM_FRAGMENT: true, ALLOWED_TAGS: ["span"], ALLOWED_ATTR: ["class"] });
+const MATHML_OPTIONS = Object.freeze({
+  RETURN_DOM_FRAGMENT: true,
+  USE_PROFILES: { mathMl: true },
+  // KaTeX keeps the TeX source in an annotation, which MathML does not draw (copying keeps it).
+  ADD_TAGS: ["semantics", "annotation"],
+  ADD_ATTR: ["encoding"],
+  FORBID_ATTR: ["style", "href", "class", "id"],
+});
+
+function sanitizeMarkup(html, options) {
+  let markupPurifier = markupPurifiers.get(options);
+  if (!markupPurifier) {
+    markupPurifier = DOMPurify(globalThis.window);
+    markupPurifier.setConfig(options);
+    markupPurifiers.set(options, markupPurifier);
+  }
+  return markupPurifier.sanitize(html);
+}
+
+/** highlight.js output (spans with `hljs-*` classes) → a sanitized fragment. */
+export const sanitizeHighlight = (html) => sanitizeMarkup(html, HIGHLIGHT_OPTIONS);
+
+/** KaTeX's MathML → a sanitized fragment of MathML elements only. */
+export const sanitizeMathMl = (html) => sanitizeMarkup(html, MATHML_OPTIONS);
+
+/** Text shown as it is, with a note saying why it was not rendered as markdown. */
+function plainTextFragment(text, reason) {
+  const fragment = document.createDocumentFragment();
+  const note = document.createElement("p");
+  note.className = "plain-text-note";
+  note.textContent = `Shown as plain text: ${reason}.`;
+  const body = document.createElement("p");
+  body.className = "plain-text";
+  body.textContent = text;
+  fragment.append(note, body);
+  return fragment;
+}
+
 /**
  * Markdown text → a sanitized DocumentFragment, safe to insert into the page.
  * @param {string} text
  * @returns {DocumentFragment}
  */
 export function renderMarkdown(text) {
+  const reason = plainTextReason(text);
+  if (reason) return plainTextFragment(text, reason);
   let html;
   try {
     html = markdownParser().parse(text);
   } catch {
     html = `<p>${escapeHtml(text)}</p>`;
   }
-  return sanitizer().sanitize(html, SANITIZE_OPTIONS);
+  return sanitizer().sanitize(html);
 }

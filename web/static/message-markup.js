@@ -1,9 +1,12 @@
 // The elements of one message: its article, its status line, its rendered markdown.
 // Builds and returns nodes; placing them on the page is the message list's job.
 
+import { highlightLater } from "./code-highlight.js";
 import { ROLE, TURN, isWithheld } from "./conversation.js";
 import { button, element, qs } from "./helpers.js";
+import { markLinkHosts } from "./link-hosts.js";
 import { renderMarkdown } from "./markdown.js";
+import { typesetMath } from "./math.js";
 
 const NUMBER_FORMAT = new Intl.NumberFormat();
 
@@ -27,9 +30,10 @@ export function messageShell(message, index) {
 
 /**
  * A finished message: the person's text as typed, or the answer rendered with its reasoning
- * (closed unless `reasoningOpen`) and its status line.
+ * (closed unless `reasoningOpen`) and its status line. `renderedContent`: the answer's text
+ * as drawn while it streamed, used as it is rather than drawn again.
  */
-export function messageElement(message, index, { reasoningOpen = false, ...options } = {}) {
+export function messageElement(message, index, { reasoningOpen = false, renderedContent = null, ...options } = {}) {
   const article = messageShell(message, index);
   const body = qs(".message-body", article);
   if (message.role === ROLE.ASSISTANT) {
@@ -41,7 +45,7 @@ export function messageElement(message, index, { reasoningOpen = false, ...optio
         qs(".reasoning-body", reasoning).append(markdownFragment(message.reasoning));
         body.before(reasoning);
       }
-      if (message.content !== "") body.append(markdownFragment(message.content));
+      if (message.content !== "") body.append(renderedContent ?? markdownFragment(message.content));
     }
     article.append(statusFooter(message, options));
   } else {
@@ -138,8 +142,31 @@ function retryButton(retryWait) {
   return retry;
 }
 
-/** Markdown through the sanitizer; code blocks get a header with the language and a Copy button, tables scroll. */
-export function markdownFragment(text) {
+const MAX_LABEL_CHARS = 80;
+
+/** At most MAX_LABEL_CHARS of `text`, on one line. */
+function shortLabel(text) {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > MAX_LABEL_CHARS ? `${line.slice(0, MAX_LABEL_CHARS - 1)}…` : line;
+}
+
+/**
+ * A box that may scroll sideways (code, a wide table): reachable by keyboard, so arrow keys
+ * scroll it, and named for screen readers.
+ */
+function makeScrollable(node, label) {
+  node.tabIndex = 0;
+  node.setAttribute("role", "group");
+  node.setAttribute("aria-label", label);
+}
+
+/**
+ * Markdown through the sanitizer; code blocks get a header with the language and a Copy
+ * button and are coloured (unless `highlight` is false: the block still being written),
+ * tables scroll, task-list boxes are named by their item, links show their host, formulas
+ * are typeset.
+ */
+export function markdownFragment(text, { highlight = true } = {}) {
   const fragment = renderMarkdown(text);
   for (const pre of fragment.querySelectorAll("pre")) {
     const code = qs("code", pre);
@@ -149,14 +176,21 @@ export function markdownFragment(text) {
     header.append(element("span", "code-language", language), button("copy-code", "Copy", "copy-code", "Copy code"));
     pre.replaceWith(wrapper);
     wrapper.append(header, pre);
+    makeScrollable(pre, language ? `Code, ${language}` : "Code");
+    if (highlight && code && language) highlightLater(code);
   }
   for (const table of fragment.querySelectorAll("table")) {
     const wrapper = element("div", "table-scroll");
-    wrapper.tabIndex = 0;
-    wrapper.setAttribute("role", "region");
-    wrapper.setAttribute("aria-label", "Table");
+    const headings = [...table.querySelectorAll("thead th")].map((cell) => cell.textContent.trim());
+    makeScrollable(wrapper, headings.some(Boolean) ? shortLabel(`Table: ${headings.join(", ")}`) : "Table");
     table.replaceWith(wrapper);
     wrapper.append(table);
   }
+  for (const box of fragment.querySelectorAll("li input[type='checkbox']")) {
+    const item = shortLabel(box.closest("li").textContent);
+    box.setAttribute("aria-label", item || (box.checked ? "Done" : "To do"));
+  }
+  markLinkHosts(fragment);
+  typesetMath(fragment);
   return fragment;
 }

@@ -16,6 +16,7 @@ export class View {
     this.sendButton = qs("#send", root);
     this.stopButton = qs("#stop", root);
     this.composerError = qs("#composer-error", root);
+    this.composerBusy = qs("#composer-busy", root);
     this.composerCount = qs("#composer-count", root);
     this.trimNotice = qs("#trim-notice", root);
     this.storageWarning = qs("#storage-warning", root);
@@ -173,6 +174,14 @@ export class View {
     if (focusStop) this.stopButton.focus();
     if (focusInput) this.input.focus();
     this.body.classList.toggle("is-streaming", streaming);
+    if (!streaming) this.composerBusy.hidden = true;
+  }
+
+  /** Enter was pressed while an answer is being written: say why nothing was sent, and what to do. */
+  showAnswerInProgress() {
+    this.composerBusy.textContent =
+      "An answer is still being written. Your message stays here: send it when the answer ends, or press Stop (Esc) to end the answer now.";
+    this.composerBusy.hidden = false;
   }
 
   clearComposer() {
@@ -184,8 +193,12 @@ export class View {
     this.input.focus();
   }
 
-  /** On load, only with a mouse or touchpad: on a touch screen it would open the keyboard over the page. */
+  /**
+   * On load, only with a mouse or touchpad: on a touch screen it would open the keyboard over the page.
+   * Never in a frame: focus would leave the host page, scrolling it to the frame and taking its typing.
+   */
   focusComposerIfFinePointer() {
+    if (window.self !== window.top) return;
     if (window.matchMedia("(pointer: fine)").matches) this.input.focus();
   }
 

@@ -1,0 +1,48 @@
+// Where formulas stand in an answer, and where a dollar sign is only money.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { Marked } from "../../web/static/vendor/marked.esm.js";
+import { findMath, mathExtension } from "../../web/static/math-syntax.js";
+
+const marked = new Marked({ gfm: true, extensions: [mathExtension] });
+const html = (text) => marked.parse(text).trim();
+
+test("each delimiter: inline $…$ and \\(…\\), displayed $$…$$ and \\[…\\]", () => {
+  assert.deepEqual(findMath("$x^2$ rest"), { raw: "$x^2$", tex: "x^2", display: false });
+  assert.deepEqual(findMath("\\(a+b\\) rest"), { raw: "\\(a+b\\)", tex: "a+b", display: false });
+  assert.deepEqual(findMath("$$\n\\int_0^1 x\\,dx\n$$"), { raw: "$$\n\\int_0^1 x\\,dx\n$$", tex: "\\int_0^1 x\\,dx", display: true });
+  assert.deepEqual(findMath("\\[e^{i\\pi}+1=0\\]"), { raw: "\\[e^{i\\pi}+1=0\\]", tex: "e^{i\\pi}+1=0", display: true });
+});
+
+test("prices are prose: no formula opens before a space or closes before a digit", () => {
+  for (const text of ["$5 and $10", "$ 5$", "$5/$10", "$a $", "$x\n\ny$", "$", "$$", "$$ $"]) {
+    const found = findMath(text);
+    assert.ok(found === null || found.raw !== text || text === "$5 and $10", `${text} → ${JSON.stringify(found)}`);
+  }
+  assert.equal(findMath("$5 and $10"), null);
+  assert.equal(findMath("$5/$10"), null);
+  assert.equal(html("The book costs $5 and the course $10, so $15 in all."), "<p>The book costs $5 and the course $10, so $15 in all.</p>");
+  assert.equal(html("US$5 or US$10"), "<p>US$5 or US$10</p>");
+});
+
+test("an escaped dollar neither opens nor closes a formula", () => {
+  assert.deepEqual(findMath("$a\\$b$"), { raw: "$a\\$b$", tex: "a\\$b", display: false });
+  assert.equal(html("costs \\$5 and \\$10"), "<p>costs $5 and $10</p>");
+});
+
+test("formulas become placeholders holding their escaped source; code keeps its dollars", () => {
+  assert.equal(html("Mean $\\bar x < y$."), '<p>Mean <span class="math-inline">\\bar x &lt; y</span>.</p>');
+  assert.equal(html("$$a$$"), '<p><span class="math-display">a</span></p>');
+  assert.equal(html("`$x$` and $y$"), '<p><code>$x$</code> and <span class="math-inline">y</span></p>');
+  assert.equal(html("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+  assert.equal(html("*$x$* **$y$**"), '<p><em><span class="math-inline">x</span></em> <strong><span class="math-inline">y</span></strong></p>');
+});
+
+test("a formula is bounded: an unclosed sign costs a bounded read", () => {
+  assert.equal(findMath(`$${"a".repeat(5000)}$`), null);
+  const many = "$a ".repeat(20000);
+  const started = performance.now();
+  marked.parse(many);
+  assert.ok(performance.now() - started < 2000);
+});
