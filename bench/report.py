@@ -51,19 +51,18 @@ def load_table(runs: Sequence[LoadRun]) -> str:
     direct = {run.scenario.name: run for run in runs if run.target == "direct"}
     rows = []
     for run in runs:
-        base = direct.get(run.scenario.name)
-        added = run.target != "direct" and base is not None
+        base = direct.get(run.scenario.name) if run.target != "direct" else None  # what "added" is against
         rows.append(
             [
                 run.scenario.name,
                 run.target,
                 f"{run.exact}/{len(run.results)}",
                 ms(run.ttft(0.5), 2),
-                ms(_minus(run.ttft(0.5), base.ttft(0.5)), 2) if added else "",
+                ms(_minus(run.ttft(0.5), base.ttft(0.5)), 2) if base else "",
                 ms(run.gap(0.5)),
                 ms(run.gap(0.95)),
-                ms(_minus(run.gap(0.5), base.gap(0.5)), 2) if added else "",
-                ms(_minus(run.gap(0.95), base.gap(0.95)), 2) if added else "",
+                ms(_minus(run.gap(0.5), base.gap(0.5)), 2) if base else "",
+                ms(_minus(run.gap(0.95), base.gap(0.95)), 2) if base else "",
                 number(run.chunk_rate),
                 "-" if run.server_cpu is None else f"{run.server_cpu:.2f}",
                 number(run.chunks_per_cpu_second),
@@ -158,7 +157,11 @@ def highest_sustained(steps: Sequence[SaturationStep], target: str) -> float | N
 def profile_text(profile: Profile | None) -> str:
     if profile is None:
         return "profile: none (install py-spy: pip install -r bench/requirements.txt)"
-    share = lambda count: f"{count / profile.samples:.1%}"  # noqa: E731
+    samples = profile.samples
+
+    def share(count: int) -> str:
+        return f"{count / samples:.1%}"
+
     own = table(["self", "function (file)"], [[share(c), name] for name, c in profile.own])
     ours = [
         (name, c)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 import server
 from bench.processes import environment_without_settings
@@ -31,7 +32,7 @@ def simulator(dialect: str) -> Simulator:
 
 
 @pytest.fixture
-async def upstream(aiohttp_server: Callable[..., Awaitable[TestServer]], simulator: Simulator) -> TestServer:
+async def upstream(aiohttp_server: AiohttpServer, simulator: Simulator) -> TestServer:
     return await aiohttp_server(simulator.app)
 
 
@@ -52,10 +53,10 @@ def settings(upstream: TestServer, simulator: Simulator, dialect: str) -> Settin
 
 
 @pytest.fixture
-def make_client(aiohttp_client: ClientFactory, settings: Settings) -> ClientFactory:
+def make_client(aiohttp_client: AiohttpClient, settings: Settings) -> ClientFactory:
     """A test client for the app built from `settings`, with any field changed."""
 
-    async def make(**changes: object) -> Client:
+    async def make(**changes: Any) -> Client:
         return await aiohttp_client(create_app(dataclasses.replace(settings, **changes)))
 
     return make

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from chat.keys import open_streams_key
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body, read_events, text_of
+from .typedefs import Client, ClientFactory
 
 TOKEN = "t0ken-with-enough-characters"
 
@@ -22,12 +24,12 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def locked(make_client):
+async def locked(make_client: ClientFactory) -> Client:
     return await make_client(basic_auth=(("ada", "s3cret passphrase"),), api_tokens=(TOKEN,))
 
 
 @pytest.mark.parametrize("path", ["/", "/static/app.js", "/api/chat"], ids=["page", "static", "api"])
-async def test_sign_in_is_required_everywhere_but_healthz(locked, path: str) -> None:
+async def test_sign_in_is_required_everywhere_but_healthz(locked: Client, path: str) -> None:
     response = await (locked.post(path, json=chat_body()) if path.startswith("/api") else locked.get(path))
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == 'Basic realm="chat", charset="UTF-8"'
@@ -48,14 +50,14 @@ async def test_sign_in_is_required_everywhere_but_healthz(locked, path: str) -> 
     ],
     ids=["basic", "basic-wrong-password", "basic-wrong-user", "bearer", "bearer-wrong", "garbled", "other"],
 )
-async def test_credentials(locked, headers: dict[str, str], status: int) -> None:
+async def test_credentials(locked: Client, headers: dict[str, str], status: int) -> None:
     response = await locked.post("/api/chat", json=chat_body(), headers=headers)
     assert response.status == status
     body = await response.text()
     assert "s3cret" not in body and TOKEN not in body
 
 
-async def test_trusted_proxy_user_header(make_client) -> None:
+async def test_trusted_proxy_user_header(make_client: ClientFactory) -> None:
     client = await make_client(trusted_user_header="X-Forwarded-User", trusted_proxies=("127.0.0.1",))
     assert (await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-User": "ada"})).status == 200
     assert (await client.post("/api/chat", json=chat_body())).status == 401
@@ -75,7 +77,9 @@ async def test_trusted_proxy_user_header(make_client) -> None:
     ],
     ids=["foreign", "null", "cross-site-without-origin", "allowed", "no-origin"],
 )
-async def test_cross_site_posts_are_refused(make_client, simulator: Simulator, headers, status) -> None:
+async def test_cross_site_posts_are_refused(
+    make_client: ClientFactory, simulator: Simulator, headers: dict[str, str], status: int
+) -> None:
     client = await make_client(allowed_origins=("https://tools.example",))
     response = await client.post("/api/chat", json=chat_body(), headers=headers)
     assert response.status == status
@@ -84,14 +88,14 @@ async def test_cross_site_posts_are_refused(make_client, simulator: Simulator, h
         assert simulator.requests == []
 
 
-async def test_same_origin_post_is_accepted(client) -> None:
+async def test_same_origin_post_is_accepted(client: Client) -> None:
     origin = f"http://{client.host}:{client.port}"
     response = await client.post("/api/chat", json=chat_body(), headers={"Origin": origin})
     assert response.status == 200
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/static/app.js", "/api/chat", "/nowhere"])
-async def test_security_headers_on_every_response(make_client, path: str) -> None:
+async def test_security_headers_on_every_response(make_client: ClientFactory, path: str) -> None:
     client = await make_client(frame_ancestors="'self' https://intranet.example")
     response = await client.get(path)
     csp = response.headers["Content-Security-Policy"]
@@ -101,7 +105,7 @@ async def test_security_headers_on_every_response(make_client, path: str) -> Non
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-async def test_streams_per_client_are_limited(make_client, simulator: Simulator) -> None:
+async def test_streams_per_client_are_limited(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(max_streams_per_client=2)
     for _ in range(2):
         simulator.fail_next(Fault.STALL, after_chunks=0)
@@ -117,7 +121,7 @@ async def test_streams_per_client_are_limited(make_client, simulator: Simulator)
     assert text_of(events).startswith("You asked: *free again*")
 
 
-async def test_total_streams_are_limited(make_client, simulator: Simulator) -> None:
+async def test_total_streams_are_limited(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(max_streams=1)
     simulator.fail_next(Fault.STALL, after_chunks=0)
     held = await client.post("/api/chat", json=chat_body())
@@ -127,7 +131,7 @@ async def test_total_streams_are_limited(make_client, simulator: Simulator) -> N
     held.close()
 
 
-async def test_requests_per_minute_are_limited(make_client) -> None:
+async def test_requests_per_minute_are_limited(make_client: ClientFactory) -> None:
     client = await make_client(requests_per_minute=3)
     for _ in range(3):
         assert (await client.post("/api/chat", json=chat_body())).status == 200
@@ -139,7 +143,7 @@ async def test_requests_per_minute_are_limited(make_client) -> None:
     assert response.headers["Retry-After"] == str(error["retry_after"])
 
 
-async def test_max_tokens_is_passed_and_capped(make_client, simulator: Simulator) -> None:
+async def test_max_tokens_is_passed_and_capped(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(max_tokens=500)
     await (await client.post("/api/chat", json=chat_body())).read()
     assert simulator.requests[-1].body["max_completion_tokens"] == 500
@@ -166,14 +170,14 @@ async def test_max_tokens_is_passed_and_capped(make_client, simulator: Simulator
     ],
     ids=["v4-loopback", "v6-loopback", "localhost", "any", "lan", "any-with-token"],
 )
-def test_exposure_warning(host: str, access: dict, warns: bool) -> None:
+def test_exposure_warning(host: str, access: dict[str, Any], warns: bool) -> None:
     warning = exposure_warning(Settings(host=host, **access))
     assert (warning is not None) == warns
     if warning:
         assert warning.startswith("WARNING:") and host in warning
 
 
-async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simulator: Simulator) -> None:
+async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(max_streams_per_client=1, trusted_proxies=("127.0.0.1",))
     simulator.fail_next(Fault.STALL, after_chunks=0)
     held = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-For": "198.51.100.7"})
@@ -199,13 +203,15 @@ async def test_clients_behind_a_trusted_proxy_are_told_apart(make_client, simula
     ],
     ids=["same", "default-port-in-host", "case", "own-port", "other-port", "suffix", "ipv6", "userinfo"],
 )
-async def test_origin_is_compared_as_browsers_write_it(make_client, origin: str, host: str, accepted: bool) -> None:
+async def test_origin_is_compared_as_browsers_write_it(
+    make_client: ClientFactory, origin: str, host: str, accepted: bool
+) -> None:
     client = await make_client(allowed_hosts=("chat.example",))
     response = await client.post("/api/chat", json=chat_body(), headers={"Origin": origin, "Host": host})
     assert (response.status == 200) == accepted, await response.text()
 
 
-async def test_forwarded_host_from_a_trusted_proxy_network(make_client) -> None:
+async def test_forwarded_host_from_a_trusted_proxy_network(make_client: ClientFactory) -> None:
     hosts = ("chat.example", "inner.proxy")
     client = await make_client(trusted_proxies=("127.0.0.0/8",), allowed_hosts=hosts)
     headers = {"Origin": "https://chat.example", "X-Forwarded-Host": "chat.example, inner.proxy"}
@@ -214,7 +220,7 @@ async def test_forwarded_host_from_a_trusted_proxy_network(make_client) -> None:
     assert (await untrusted.post("/api/chat", json=chat_body(), headers=headers)).status == 403
 
 
-async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulator) -> None:
+async def test_a_body_that_trickles_in_times_out(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(body_timeout=0.2)
     reader, writer = await asyncio.open_connection(client.host, client.port)
     writer.write(
@@ -228,7 +234,7 @@ async def test_a_body_that_trickles_in_times_out(make_client, simulator: Simulat
 
 
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", "/static/app.js"])
-async def test_no_secret_in_pages(make_client, path: str) -> None:
+async def test_no_secret_in_pages(make_client: ClientFactory, path: str) -> None:
     client = await make_client(
         api_key="sk-secret-azure-key-123", api_tokens=(TOKEN,), basic_auth=(("ada", "s3cret passphrase"),)
     )

@@ -9,17 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient
 
 from chat import Settings, SettingsError, create_app
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body, read_events, text_of
-from .typedefs import StartUp
+from .typedefs import ClientFactory, StartUp
 
 
 @pytest.mark.parametrize("api_version", ["v1", "2024-12-01-preview"])
 async def test_entra_id_token_is_sent_as_bearer(
-    aiohttp_client, settings: Settings, simulator: Simulator, api_version: str
+    aiohttp_client: AiohttpClient, settings: Settings, simulator: Simulator, api_version: str
 ) -> None:
     calls = 0
 
@@ -40,7 +42,7 @@ async def test_entra_id_token_is_sent_as_bearer(
     assert calls >= 1
 
 
-async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client, settings: Settings) -> None:
+async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client: AiohttpClient, settings: Settings) -> None:
     async def token_provider() -> str:
         return "expired-token"
 
@@ -52,7 +54,9 @@ async def test_entra_id_token_refused_is_an_upstream_error(aiohttp_client, setti
     assert "expired-token" not in await response.text()
 
 
-async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, settings: Settings, caplog) -> None:
+async def test_failing_token_provider_is_a_clear_upstream_error(
+    aiohttp_client: AiohttpClient, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     async def token_provider() -> str:
         raise RuntimeError("no managed identity endpoint")
 
@@ -67,13 +71,15 @@ async def test_failing_token_provider_is_a_clear_upstream_error(aiohttp_client, 
 
 
 @pytest.fixture
-def compatible(settings: Settings, upstream) -> Settings:
+def compatible(settings: Settings, upstream: TestServer) -> Settings:
     return dataclasses.replace(
         settings, backend="openai", endpoint=str(upstream.make_url("/v1")), deployments=("llama3.1",)
     )
 
 
-async def test_openai_compatible_server(aiohttp_client, compatible: Settings, simulator: Simulator) -> None:
+async def test_openai_compatible_server(
+    aiohttp_client: AiohttpClient, compatible: Settings, simulator: Simulator
+) -> None:
     client = await aiohttp_client(create_app(compatible))
     simulator.script("Plain dialect: ✓ no filters")
     events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
@@ -91,7 +97,9 @@ async def test_openai_compatible_server(aiohttp_client, compatible: Settings, si
     assert (await (await client.get("/healthz")).json())["mode"] == "openai"
 
 
-async def test_abort_closes_an_openai_compatible_upstream(aiohttp_client, compatible, simulator) -> None:
+async def test_abort_closes_an_openai_compatible_upstream(
+    aiohttp_client: AiohttpClient, compatible: Settings, simulator: Simulator
+) -> None:
     client = await aiohttp_client(create_app(compatible))
     simulator.fail_next(Fault.STALL, after_chunks=0)
     response = await client.post("/api/chat", json=chat_body())
@@ -107,7 +115,9 @@ async def test_abort_closes_an_openai_compatible_upstream(aiohttp_client, compat
     [("v1", "/openai/v1/chat/completions"), ("2024-10-21", "/openai/deployments/{}/chat/completions")],
     ids=["v1", "classic"],
 )
-async def test_several_deployments(make_client, simulator: Simulator, api_version: str, path: str) -> None:
+async def test_several_deployments(
+    make_client: ClientFactory, simulator: Simulator, api_version: str, path: str
+) -> None:
     client = await make_client(deployments=("gpt-4o", "gpt-4o-mini"), api_version=api_version)
     await (await client.post("/api/chat", json=chat_body())).read()
     assert (simulator.requests[-1].path, simulator.requests[-1].body["model"]) == (path.format("gpt-4o"), "gpt-4o")
@@ -144,7 +154,7 @@ async def test_several_deployments(make_client, simulator: Simulator, api_versio
     ],
     ids=["simulator", "azure", "openai-compatible"],
 )
-def test_backend_from_environment(env: dict[str, str], expected: tuple) -> None:
+def test_backend_from_environment(env: dict[str, str], expected: tuple[str, str | None, tuple[str, ...]]) -> None:
     settings = Settings.from_env(env)
     assert (settings.backend, settings.endpoint, settings.deployments) == expected
 
@@ -166,7 +176,7 @@ def test_backend_settings_errors(env: dict[str, str], named: str) -> None:
         Settings.from_env(env)
 
 
-def test_keyless_without_azure_identity_names_the_extra(monkeypatch) -> None:
+def test_keyless_without_azure_identity_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if not installed
     with pytest.raises(SettingsError, match=r"pip install '\.\[azure\]'"):
         Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"})

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from chat import Settings, create_app, run_options
 from chat.simulator import Fault, Simulator
@@ -18,7 +19,9 @@ from .sse_client import chat_body, parse_events, text_of
 
 
 @pytest.fixture(params=["run-options", "test-server"])
-async def base_url(request, settings: Settings, aiohttp_server) -> AsyncIterator[str]:
+async def base_url(
+    request: pytest.FixtureRequest, settings: Settings, aiohttp_server: AiohttpServer
+) -> AsyncIterator[str]:
     if request.param == "run-options":
         async with running_server(create_app(settings)) as url:
             yield url
@@ -96,7 +99,7 @@ async def test_shutdown_tells_open_streams_and_closes_upstream(settings: Setting
 
 
 async def test_without_handler_cancellation_a_streaming_upstream_closes_at_the_next_write(
-    settings: Settings, simulator: Simulator, caplog
+    settings: Settings, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An embedding host that runs without cancellation still stops paying, one token later."""
     caplog.set_level("INFO")

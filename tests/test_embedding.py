@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 
-from chat import create_app
+from chat import Settings, create_app
 from chat.simulator import Simulator
 
 from .sse_client import chat_body, read_events, text_of
+from .typedefs import ClientFactory
 
 
 async def host_home(request: web.Request) -> web.Response:
     return web.Response(text="the host's own page")
 
 
-async def test_mounted_under_a_prefix(aiohttp_client, settings, simulator: Simulator) -> None:
+async def test_mounted_under_a_prefix(aiohttp_client: AiohttpClient, settings: Settings, simulator: Simulator) -> None:
     host = web.Application()
     host.router.add_get("/", host_home)
     host.add_subapp("/assistant/", create_app(settings))
@@ -37,7 +39,7 @@ async def test_mounted_under_a_prefix(aiohttp_client, settings, simulator: Simul
     assert await (await client.get("/")).text() == "the host's own page"
 
 
-async def test_embed_page_is_compact_and_frameable_where_allowed(make_client) -> None:
+async def test_embed_page_is_compact_and_frameable_where_allowed(make_client: ClientFactory) -> None:
     client = await make_client(frame_ancestors="https://intranet.example")
     response = await client.get("/embed")
     assert response.status == 200

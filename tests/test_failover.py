@@ -7,11 +7,11 @@ import dataclasses
 import logging
 import random
 import socket
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from chat import Settings, SettingsError, create_app
 from chat.endpoints import EndpointConfig
@@ -20,14 +20,14 @@ from chat.upstream import Endpoint, EndpointPool
 
 from .sse_client import chat_body, read_events, text_of
 
-Server = Callable[..., Awaitable[TestServer]]
+Simulators = list[tuple[Simulator, str]]  # and their URLs
 LONG_WAIT_MS = 30_000  # a Retry-After no test waits out
 
 
 @pytest.fixture
-async def simulators(aiohttp_server: Server) -> list[tuple[Simulator, str]]:
+async def simulators(aiohttp_server: AiohttpServer) -> Simulators:
     """Three simulated endpoints and their URLs, in priority order."""
-    started = []
+    started: Simulators = []
     for _ in range(3):
         simulator = Simulator(record=True)
         server = await aiohttp_server(simulator.app)
@@ -35,13 +35,13 @@ async def simulators(aiohttp_server: Server) -> list[tuple[Simulator, str]]:
     return started
 
 
-def _settings(settings: Settings, urls: list[str], **changes: object) -> Settings:
+def _settings(settings: Settings, urls: list[str], **changes: Any) -> Settings:
     # max_retries=2: if the SDK retried on this path, the records would show it.
     return dataclasses.replace(settings, endpoint=",".join(urls), max_retries=2, **changes)
 
 
 async def test_a_throttled_endpoint_is_left_at_once_and_not_asked_while_its_retry_after_runs(
-    aiohttp_client, settings: Settings, simulators, caplog
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     (first, first_url), (second, second_url), _ = simulators
@@ -66,7 +66,7 @@ async def test_a_throttled_endpoint_is_left_at_once_and_not_asked_while_its_retr
 
 
 async def test_one_endpoint_throttled_and_one_failing_the_third_answers(
-    aiohttp_client, settings: Settings, simulators
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
 ) -> None:
     (first, first_url), (second, second_url), (third, third_url) = simulators
     client = await aiohttp_client(create_app(_settings(settings, [first_url, second_url, third_url])))
@@ -81,7 +81,9 @@ async def test_one_endpoint_throttled_and_one_failing_the_third_answers(
     assert [endpoint["state"] for endpoint in health["endpoints"]] == ["benched", "failing", "ok"]
 
 
-async def test_a_refused_connection_is_left_for_the_next(aiohttp_client, settings: Settings, simulators) -> None:
+async def test_a_refused_connection_is_left_for_the_next(
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
+) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         closed_url = f"http://127.0.0.1:{unused.getsockname()[1]}/"
@@ -93,7 +95,7 @@ async def test_a_refused_connection_is_left_for_the_next(aiohttp_client, setting
 
 
 async def test_every_endpoint_benched_is_a_429_with_the_soonest_retry_after(
-    aiohttp_client, settings: Settings, simulators
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
 ) -> None:
     (first, first_url), (second, second_url), _ = simulators
     client = await aiohttp_client(create_app(_settings(settings, [first_url, second_url])))
@@ -109,7 +111,9 @@ async def test_every_endpoint_benched_is_a_429_with_the_soonest_retry_after(
     assert (len(first.requests), len(second.requests)) == (1, 1)
 
 
-async def test_no_failover_once_the_answer_has_begun(aiohttp_client, settings: Settings, simulators) -> None:
+async def test_no_failover_once_the_answer_has_begun(
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
+) -> None:
     (first, first_url), (second, second_url), _ = simulators
     client = await aiohttp_client(create_app(_settings(settings, [first_url, second_url])))
     first.script("one two three four five")
@@ -120,7 +124,9 @@ async def test_no_failover_once_the_answer_has_begun(aiohttp_client, settings: S
     assert not second.requests
 
 
-async def test_classic_and_v1_endpoints_mixed(aiohttp_client, settings: Settings, simulators) -> None:
+async def test_classic_and_v1_endpoints_mixed(
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
+) -> None:
     (first, first_url), (second, second_url), _ = simulators
     mixed = _settings(settings, [first_url, second_url + "openai/v1/"], api_version="2024-12-01-preview")
     client = await aiohttp_client(create_app(mixed))
@@ -132,7 +138,9 @@ async def test_classic_and_v1_endpoints_mixed(aiohttp_client, settings: Settings
     assert second.requests[-1].path == "/openai/v1/chat/completions"
 
 
-async def test_keyless_sign_in_works_for_every_endpoint(aiohttp_client, settings: Settings, simulators) -> None:
+async def test_keyless_sign_in_works_for_every_endpoint(
+    aiohttp_client: AiohttpClient, settings: Settings, simulators: Simulators
+) -> None:
     async def token_provider() -> str:
         return "entra-token"
 
@@ -148,7 +156,11 @@ async def test_keyless_sign_in_works_for_every_endpoint(aiohttp_client, settings
 
 
 async def test_endpoints_file_with_priorities_keys_and_deployment_names(
-    aiohttp_client, settings: Settings, simulators, tmp_path: Path, monkeypatch
+    aiohttp_client: AiohttpClient,
+    settings: Settings,
+    simulators: Simulators,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (first, first_url), (second, second_url), _ = simulators
     second.api_key = "ptu-key-from-the-environment"

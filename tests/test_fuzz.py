@@ -8,6 +8,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .typedefs import Client
+
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
@@ -37,7 +39,7 @@ FUZZ = settings(
 )
 
 
-async def _check(client, data: bytes, content_type: str) -> None:
+async def _check(client: Client, data: bytes, content_type: str) -> None:
     response = await client.post("/api/chat", data=io.BytesIO(data), headers={"Content-Type": content_type})
     text = (await response.read()).decode("utf-8")
     assert response.status < 500, text
@@ -52,7 +54,7 @@ async def _check(client, data: bytes, content_type: str) -> None:
 
 @FUZZ
 @given(body=BODIES)
-async def test_any_json_body(client, body: object) -> None:
+async def test_any_json_body(client: Client, body: object) -> None:
     await _check(client, json.dumps(body).encode(), "application/json")
 
 
@@ -63,5 +65,5 @@ async def test_any_json_body(client, body: object) -> None:
         ["application/json", "application/json; charset=latin-1", "text/plain", "", "multipart/form-data"]
     ),
 )
-async def test_any_bytes(client, data: bytes, content_type: str) -> None:
+async def test_any_bytes(client: Client, data: bytes, content_type: str) -> None:
     await _check(client, data, content_type)

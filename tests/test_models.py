@@ -9,8 +9,8 @@ import logging
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient
 
 from chat import Settings, create_app
 from chat.simulator import Fault, Simulator
@@ -18,12 +18,11 @@ from chat.simulator.answers import tokens
 
 from .servers import running_server
 from .sse_client import chat_body, read_events, text_of
-
-Client = TestClient[web.Request, web.Application]
+from .typedefs import Client, ClientFactory
 
 
 async def test_a_reasoning_deployment_works_with_endpoint_key_and_deployment_only(
-    aiohttp_client, simulator: Simulator, settings: Settings
+    aiohttp_client: AiohttpClient, simulator: Simulator, settings: Settings
 ) -> None:
     """What a newcomer sets: the defaults must be what a gpt-5-mini deployment takes."""
     simulator.profile = "reasoning"
@@ -57,7 +56,7 @@ async def test_a_reasoning_deployment_works_with_endpoint_key_and_deployment_onl
     ids=["max-tokens", "temperature"],
 )
 async def test_the_reasoning_profile_refuses_what_azure_refuses(
-    upstream, simulator: Simulator, body: dict[str, object], param: str
+    upstream: TestServer, simulator: Simulator, body: dict[str, object], param: str
 ) -> None:
     """The simulator's fidelity, which the tests above rely on."""
     simulator.profile = "reasoning"
@@ -71,7 +70,7 @@ async def test_the_reasoning_profile_refuses_what_azure_refuses(
 
 
 async def test_an_old_api_version_is_a_clear_message_naming_the_setting(
-    make_client, simulator: Simulator, caplog
+    make_client: ClientFactory, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.profile = "reasoning"
     client = await make_client(api_version="2024-10-21")
@@ -93,7 +92,9 @@ def test_an_old_api_version_is_warned_about_at_start(settings: Settings) -> None
 
 
 @pytest.mark.parametrize("suffix", ["", "openai/v1", "openai/v1/"])
-async def test_the_endpoint_may_name_the_v1_path_itself(make_client, simulator: Simulator, settings, suffix) -> None:
+async def test_the_endpoint_may_name_the_v1_path_itself(
+    make_client: ClientFactory, simulator: Simulator, settings: Settings, suffix: str
+) -> None:
     client = await make_client(endpoint=(settings.endpoint or "") + suffix)
     events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
     assert events[-1].name == "done"
@@ -106,7 +107,7 @@ async def test_the_endpoint_may_name_the_v1_path_itself(make_client, simulator: 
     ids=["default", "max-tokens", "max-completion-tokens"],
 )
 async def test_openai_compatible_servers_get_the_parameter_they_take(
-    aiohttp_client, settings: Settings, simulator: Simulator, parameter: str | None, sent: str
+    aiohttp_client: AiohttpClient, settings: Settings, simulator: Simulator, parameter: str | None, sent: str
 ) -> None:
     env = {
         "OPENAI_BASE_URL": f"{settings.endpoint}v1",
@@ -124,7 +125,7 @@ async def test_openai_compatible_servers_get_the_parameter_they_take(
 
 
 async def test_reasoning_effort_is_sent_and_a_model_that_refuses_it_is_asked_again_without(
-    make_client, simulator: Simulator, caplog
+    make_client: ClientFactory, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     simulator.profiles = {"o3": "reasoning", "gpt-4o": "gpt-4o"}
@@ -140,7 +141,9 @@ async def test_reasoning_effort_is_sent_and_a_model_that_refuses_it_is_asked_aga
     assert sum("does not take 'reasoning_effort'" in record.getMessage() for record in caplog.records) == 1
 
 
-async def test_thinking_longer_than_the_stall_timeout_with_pings_meanwhile(make_client, simulator) -> None:
+async def test_thinking_longer_than_the_stall_timeout_with_pings_meanwhile(
+    make_client: ClientFactory, simulator: Simulator
+) -> None:
     simulator.profile = "reasoning"
     simulator.thinking_time = 0.6
     client = await make_client(read_timeout=0.2, first_token_timeout=5, ping_interval=0.05)
@@ -150,7 +153,9 @@ async def test_thinking_longer_than_the_stall_timeout_with_pings_meanwhile(make_
     assert comments.count(": ping") >= 5  # the browser and every proxy in between see a live stream
 
 
-async def test_thinking_past_the_first_token_timeout_is_an_upstream_timeout(make_client, simulator) -> None:
+async def test_thinking_past_the_first_token_timeout_is_an_upstream_timeout(
+    make_client: ClientFactory, simulator: Simulator
+) -> None:
     simulator.profile = "reasoning"
     simulator.thinking_time = 30
     client = await make_client(read_timeout=5, first_token_timeout=0.3)
@@ -174,7 +179,7 @@ async def test_stop_while_the_model_thinks_closes_the_upstream(settings: Setting
 
 
 async def test_a_responses_only_model_on_chat_completions_names_the_setting(
-    make_client, simulator: Simulator, caplog
+    make_client: ClientFactory, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.profile = "responses"
     client = await make_client()
@@ -188,7 +193,7 @@ async def test_a_responses_only_model_on_chat_completions_names_the_setting(
 
 @pytest.mark.parametrize("api_version", ["v1", "2025-04-01-preview"])
 async def test_the_responses_api_streams_reasoning_then_text(
-    make_client, simulator: Simulator, api_version: str
+    make_client: ClientFactory, simulator: Simulator, api_version: str
 ) -> None:
     simulator.profile = "responses"
     client = await make_client(
@@ -216,7 +221,7 @@ async def test_the_responses_api_streams_reasoning_then_text(
 
 
 async def test_a_responses_model_without_summaries_is_asked_again_without_them(
-    make_client, simulator: Simulator
+    make_client: ClientFactory, simulator: Simulator
 ) -> None:
     simulator.profile = "gpt-4o"  # on the Responses API, but no reasoning
     client = await make_client(responses_deployments=("gpt-test",))
@@ -249,7 +254,7 @@ async def test_the_asynchronous_filter_passes_a_clean_answer_exactly(client: Cli
     assert events[-1].data["finish_reason"] == "stop"
 
 
-async def test_demo_mode_offers_every_simulated_model(aiohttp_client) -> None:
+async def test_demo_mode_offers_every_simulated_model(aiohttp_client: AiohttpClient) -> None:
     settings = Settings(
         simulator_model="reasoning", simulator_thinking_time=0, simulator_first_token_delay=0, simulator_token_delay=0
     )

@@ -6,17 +6,20 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable
 
 import aiohttp
 import httpx2
 import pytest
 
+from chat import Settings
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import answer_for, tokens
 from chat.upstream import create_client
 from chat.upstream.stream import body_chunks
 
 from .sse_client import chat_body, parse_events, read_events, text_of
+from .typedefs import Client, ClientFactory
 
 BOTH_DIALECTS = pytest.mark.parametrize("dialect", ["chat", "responses"])
 
@@ -29,7 +32,7 @@ LONG_TEXT = (
 
 
 @BOTH_DIALECTS
-async def test_long_multibyte_answer_is_relayed_exactly(client, simulator: Simulator) -> None:
+async def test_long_multibyte_answer_is_relayed_exactly(client: Client, simulator: Simulator) -> None:
     simulator.split_frames = True  # every upstream frame arrives in two writes, cut mid-frame
     simulator.script(LONG_TEXT)
     response = await client.post("/api/chat", json=chat_body("Tell me everything"))
@@ -47,7 +50,7 @@ async def test_long_multibyte_answer_is_relayed_exactly(client, simulator: Simul
     assert done.data["usage"]["total_tokens"] > done.data["usage"]["completion_tokens"]
 
 
-async def test_frames_on_the_wire_are_exact(client, simulator: Simulator) -> None:
+async def test_frames_on_the_wire_are_exact(client: Client, simulator: Simulator) -> None:
     simulator.script('Hi "you"\n')
     conversation = {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Hello"}]}
     body = await (await client.post("/api/chat", json=conversation)).read()
@@ -61,7 +64,7 @@ async def test_frames_on_the_wire_are_exact(client, simulator: Simulator) -> Non
     )
 
 
-async def test_stream_headers_and_never_compressed(client) -> None:
+async def test_stream_headers_and_never_compressed(client: Client) -> None:
     response = await client.post("/api/chat", json=chat_body(), headers={"Accept-Encoding": "gzip, br"})
     await response.read()
     assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
@@ -70,7 +73,7 @@ async def test_stream_headers_and_never_compressed(client) -> None:
     assert "Content-Encoding" not in response.headers
 
 
-async def test_system_prompt_added_only_when_missing(make_client, simulator: Simulator) -> None:
+async def test_system_prompt_added_only_when_missing(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(system_prompt="Be brief.")
     await (await client.post("/api/chat", json=chat_body("one"))).read()
     sent = simulator.requests[-1].body
@@ -84,7 +87,7 @@ async def test_system_prompt_added_only_when_missing(make_client, simulator: Sim
     assert simulator.requests[-1].body["messages"] == own["messages"]
 
 
-async def test_simulator_answer_reflects_the_question(client, simulator: Simulator) -> None:
+async def test_simulator_answer_reflects_the_question(client: Client, simulator: Simulator) -> None:
     response = await client.post("/api/chat", json=chat_body("What is a relay?"))
     events, _ = await read_events(response)
     assert text_of(events) == answer_for("What is a relay?")
@@ -102,7 +105,9 @@ async def test_simulator_answer_reflects_the_question(client, simulator: Simulat
     ],
     ids=["429", "500", "prompt-filtered"],
 )
-async def test_fault_before_stream_is_an_http_error(client, simulator: Simulator, fault, status, code) -> None:
+async def test_fault_before_stream_is_an_http_error(
+    client: Client, simulator: Simulator, fault: Fault, status: int, code: str
+) -> None:
     simulator.fail_next(fault, retry_after_ms=7000)
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == status
@@ -126,7 +131,9 @@ async def test_fault_before_stream_is_an_http_error(client, simulator: Simulator
     ],
     ids=["error-event", "dropped", "garbage", "odd-chunk"],
 )
-async def test_fault_mid_stream_is_an_error_event(client, simulator: Simulator, fault, code) -> None:
+async def test_fault_mid_stream_is_an_error_event(
+    client: Client, simulator: Simulator, fault: Fault, code: str
+) -> None:
     simulator.script("one two three four five six seven")
     simulator.fail_next(fault, after_chunks=3)
     response = await client.post("/api/chat", json=chat_body())
@@ -140,7 +147,7 @@ async def test_fault_mid_stream_is_an_error_event(client, simulator: Simulator, 
 
 
 @BOTH_DIALECTS
-async def test_content_filter_finish_ends_with_done(client, simulator: Simulator) -> None:
+async def test_content_filter_finish_ends_with_done(client: Client, simulator: Simulator) -> None:
     simulator.script("one two three four")
     simulator.fail_next(Fault.CONTENT_FILTER_FINISH, after_chunks=2)
     events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
@@ -150,7 +157,9 @@ async def test_content_filter_finish_ends_with_done(client, simulator: Simulator
 
 
 @BOTH_DIALECTS
-async def test_stalled_upstream_ends_with_timeout_and_pings_meanwhile(make_client, simulator: Simulator) -> None:
+async def test_stalled_upstream_ends_with_timeout_and_pings_meanwhile(
+    make_client: ClientFactory, simulator: Simulator
+) -> None:
     client = await make_client(read_timeout=0.4, ping_interval=0.05)
     simulator.script("one two three")
     simulator.fail_next(Fault.STALL, after_chunks=1)
@@ -165,7 +174,7 @@ async def test_stalled_upstream_ends_with_timeout_and_pings_meanwhile(make_clien
     assert record.hung_up
 
 
-async def test_sdk_retries_a_brief_rate_limit(make_client, simulator: Simulator) -> None:
+async def test_sdk_retries_a_brief_rate_limit(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(max_retries=2)
     simulator.fail_next(Fault.RATE_LIMITED, retry_after_ms=10)
     simulator.script("after retry")
@@ -174,7 +183,7 @@ async def test_sdk_retries_a_brief_rate_limit(make_client, simulator: Simulator)
     assert len(simulator.requests) == 2
 
 
-async def test_rejected_key_is_an_upstream_error_without_the_key(make_client) -> None:
+async def test_rejected_key_is_an_upstream_error_without_the_key(make_client: ClientFactory) -> None:
     client = await make_client(api_key="wrong-secret-key")
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
@@ -183,14 +192,14 @@ async def test_rejected_key_is_an_upstream_error_without_the_key(make_client) ->
     assert "wrong-secret-key" not in body
 
 
-async def test_unreachable_upstream(make_client, unused_tcp_port_factory) -> None:
+async def test_unreachable_upstream(make_client: ClientFactory, unused_tcp_port_factory: Callable[[], int]) -> None:
     client = await make_client(endpoint=f"http://127.0.0.1:{unused_tcp_port_factory()}/")
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "upstream_unavailable"
 
 
-async def test_two_hundred_concurrent_streams_are_exact(client, simulator: Simulator) -> None:
+async def test_two_hundred_concurrent_streams_are_exact(client: Client, simulator: Simulator) -> None:
     async def one(number: int) -> tuple[str, str]:
         question = f"Question number {number}: ✓ ünï {'x' * (number % 7)}"
         response = await client.post("/api/chat", json=chat_body(question))
@@ -204,7 +213,9 @@ async def test_two_hundred_concurrent_streams_are_exact(client, simulator: Simul
         assert text == answer_for(question)
 
 
-async def test_one_log_line_per_request_without_secrets(client, settings, caplog) -> None:
+async def test_one_log_line_per_request_without_secrets(
+    client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     await (await client.post("/api/chat", json=chat_body())).read()
     await (await client.post("/api/chat", data="nope", headers={"Content-Type": "application/json"})).read()
@@ -215,16 +226,16 @@ async def test_one_log_line_per_request_without_secrets(client, settings, caplog
     )
     assert "prompt_tokens=" in lines[0] and "tokens_estimated=false" in lines[0]
     assert lines[1].startswith('chat refused code="invalid_json" client="ip:127.0.0.1"')  # a refusal
-    assert all(settings.api_key not in record.getMessage() for record in caplog.records)
+    assert settings.api_key and all(settings.api_key not in record.getMessage() for record in caplog.records)
 
 
-async def test_healthz_reports_mode(client) -> None:
+async def test_healthz_reports_mode(client: Client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
     assert (await response.json())["mode"] == "azure"
 
 
-async def _next_request_works(client) -> None:
+async def _next_request_works(client: Client) -> None:
     response = await client.post("/api/chat", json=chat_body("again"))
     events, _ = await read_events(response)
     assert events[-1].name == "done"
@@ -236,7 +247,7 @@ def test_parse_events_rejects_a_truncated_stream() -> None:
         parse_events('event: delta\ndata: {"content": "x"}\n')
 
 
-async def test_upstream_body_is_read_straight_from_aiohttp(settings, simulator: Simulator) -> None:
+async def test_upstream_body_is_read_straight_from_aiohttp(settings: Settings, simulator: Simulator) -> None:
     """The lean read path is taken; if an SDK update hides it, the relay still works but this says so."""
     client = create_client(settings, settings.endpoints[0])
     try:

@@ -8,6 +8,8 @@ import pytest
 
 from chat.simulator import Simulator
 
+from .typedefs import Client
+
 TOO_MANY = {"messages": [{"role": "user", "content": "x"}] * 201}
 
 
@@ -69,7 +71,7 @@ TOO_MANY = {"messages": [{"role": "user", "content": "x"}] * 201}
     ],
 )
 async def test_bad_request_is_refused_clearly(
-    client, simulator: Simulator, body: bytes, content_type: str, status: int, code: str
+    client: Client, simulator: Simulator, body: bytes, content_type: str, status: int, code: str
 ) -> None:
     response = await client.post("/api/chat", data=io.BytesIO(body), headers={"Content-Type": content_type})
     assert response.status == status
@@ -80,7 +82,7 @@ async def test_bad_request_is_refused_clearly(
     assert simulator.requests == []
 
 
-async def test_too_many_messages(client, simulator: Simulator) -> None:
+async def test_too_many_messages(client: Client, simulator: Simulator) -> None:
     response = await client.post("/api/chat", json=TOO_MANY)
     assert response.status == 400
     assert (await response.json())["error"] == {
@@ -90,6 +92,6 @@ async def test_too_many_messages(client, simulator: Simulator) -> None:
     assert simulator.requests == []
 
 
-async def test_get_on_the_api_is_method_not_allowed(client) -> None:
+async def test_get_on_the_api_is_method_not_allowed(client: Client) -> None:
     response = await client.get("/api/chat")
     assert response.status == 405

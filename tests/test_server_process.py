@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from chat.simulator import Fault, Simulator
 
@@ -19,10 +20,12 @@ from .processes import start_server
 from .sse_client import chat_body, parse_events, text_of
 from .typedefs import StartUp
 
+Processes = list[asyncio.subprocess.Process]  # killed at the end of the test if still running
+
 
 @pytest.fixture
-async def stopper() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    processes: list[asyncio.subprocess.Process] = []
+async def stopper() -> AsyncIterator[Processes]:
+    processes: Processes = []
     yield processes
     for process in processes:
         if process.returncode is None:
@@ -62,7 +65,9 @@ def test_port_flag_out_of_range_is_one_line(start_up: StartUp) -> None:
     assert stderr == "error: PORT (port) must be between 0 and 65535, got 99999\n"
 
 
-async def test_without_azure_settings_it_chats_on_the_simulator(tmp_path: Path, unused_tcp_port: int, stopper) -> None:
+async def test_without_azure_settings_it_chats_on_the_simulator(
+    tmp_path: Path, unused_tcp_port: int, stopper: Processes
+) -> None:
     process = await start_server(
         unused_tcp_port, cwd=tmp_path, SIMULATOR_TOKEN_DELAY="0", SIMULATOR_FIRST_TOKEN_DELAY="0"
     )
@@ -77,7 +82,7 @@ async def test_without_azure_settings_it_chats_on_the_simulator(tmp_path: Path, 
     assert events[-1].name == "done"
 
 
-async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, stopper) -> None:
+async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, stopper: Processes) -> None:
     (tmp_path / ".env").write_text("HOST=127.0.0.2\nSIMULATOR_FIRST_TOKEN_DELAY=0\n")
     stopper.append(await start_server(unused_tcp_port, cwd=tmp_path, host="127.0.0.2"))
     async with aiohttp.ClientSession() as session:
@@ -87,7 +92,12 @@ async def test_host_from_the_dot_env_file(tmp_path: Path, unused_tcp_port: int, 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_stop_signal_ends_open_streams_and_exits(
-    tmp_path: Path, unused_tcp_port: int, upstream, simulator: Simulator, stopper, stop_signal: signal.Signals
+    tmp_path: Path,
+    unused_tcp_port: int,
+    upstream: TestServer,
+    simulator: Simulator,
+    stopper: Processes,
+    stop_signal: signal.Signals,
 ) -> None:
     simulator.script("alpha beta gamma")
     simulator.fail_next(Fault.STALL, after_chunks=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,9 +44,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
         "message-over-total",
     ],
 )
-def test_a_bad_value_given_in_code_names_the_setting(changes: dict[str, object], message: str) -> None:
+def test_a_bad_value_given_in_code_names_the_setting(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
-        Settings(**changes)  # type: ignore[arg-type]
+        Settings(**changes)
     with pytest.raises(SettingsError, match=re.escape(message)):
         dataclasses.replace(Settings(), **changes)
 

@@ -12,6 +12,7 @@ from chat.keys import open_streams_key
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body
+from .typedefs import ClientFactory
 
 BIG_TOKEN = "x" + " " * 4000  # the simulator cuts tokens after runs of spaces: 4 KB per chunk
 TOKENS = 3000  # 12 MB in all: more than every buffer between server and client
@@ -19,7 +20,7 @@ TOKENS = 3000  # 12 MB in all: more than every buffer between server and client
 
 @pytest.mark.parametrize("dialect", ["chat", "responses"])
 async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
-    make_client, simulator: Simulator, caplog
+    make_client: ClientFactory, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     client = await make_client(write_timeout=0.3)
@@ -44,13 +45,14 @@ async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
     writer.close()
 
 
-async def test_stream_sockets_detect_a_vanished_peer(make_client, simulator: Simulator) -> None:
+async def test_stream_sockets_detect_a_vanished_peer(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(write_timeout=7)
     simulator.fail_next(Fault.STALL, after_chunks=0)
     response = await client.post("/api/chat", json=chat_body())
     await asyncio.wait_for(simulator.next_request(), 5)
-    [connection] = [c for c in client.server.runner.server.connections if c.transport is not None]
-    sock = connection.transport.get_extra_info("socket")
+    assert client.server.runner is not None and client.server.runner.server is not None
+    [transport] = [c.transport for c in client.server.runner.server.connections if c.transport is not None]
+    sock = transport.get_extra_info("socket")
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 7000

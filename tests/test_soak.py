@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bench.answers import BenchSimulator, answer_to, question
-from chat import create_app
+from chat import Settings, create_app
 from chat.keys import open_streams_key
 
 from .servers import running_server
@@ -27,7 +27,7 @@ WORDS = 40
 
 
 @pytest.mark.slow
-async def test_waves_of_streams_with_random_aborts(settings) -> None:
+async def test_waves_of_streams_with_random_aborts(settings: Settings) -> None:
     # No keep-alive upstream: connection pools would grow and shrink with the random aborts.
     simulator = BenchSimulator(token_delay=0.001, keep_alive=False, record=True)
     chooser = random.Random(20261125)

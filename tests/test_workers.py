@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import answer_for
@@ -32,7 +33,7 @@ async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
 
 
 async def test_two_workers_chat_and_cancel_on_disconnect(
-    tmp_path: Path, unused_tcp_port: int, upstream, simulator: Simulator
+    tmp_path: Path, unused_tcp_port: int, upstream: TestServer, simulator: Simulator
 ) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}"
     process = await asyncio.create_subprocess_exec(

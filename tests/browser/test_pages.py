@@ -126,9 +126,10 @@ async def test_phone_can_send_and_read(open_chat: OpenChat, chat_url: str, simul
 
 
 async def distance_from_bottom(chat: ChatPage) -> float:
-    return await chat.page.locator("#messages-scroller").evaluate(
+    distance: float = await chat.page.locator("#messages-scroller").evaluate(
         "node => node.scrollHeight - node.scrollTop - node.clientHeight"
     )
+    return distance
 
 
 async def test_follows_the_answer_unless_scrolled_up(open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
