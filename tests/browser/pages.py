@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from playwright.async_api import ConsoleMessage, Error, FrameLocator, Locator, Page, expect
 
+from chat.simulator import SimulatedRequest, Simulator
+
 TIMEOUT_MS = 10_000
 EVENT_TIMEOUT = 10.0  # seconds, for the simulator's records
 
@@ -125,6 +127,15 @@ class ChatPage:
 
     async def paragraphs(self, answer: Locator | None = None) -> list[str]:
         return await self.answer_body(answer).locator("p").all_text_contents()
+
+
+async def ask(chat: ChatPage, simulator: Simulator, question: str, answer: str) -> SimulatedRequest:
+    """Send `question`, have it answered with `answer`, and wait until the answer is drawn whole."""
+    simulator.script(answer)
+    await chat.send(question)
+    record = await within(simulator.next_request())
+    await chat.wait_done()
+    return record
 
 
 async def press_stop(chat: ChatPage, how: str) -> None:

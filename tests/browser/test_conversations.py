@@ -60,7 +60,9 @@ async def test_reload_keeps_conversations_new_chat_and_delete(
     await expect(page.locator("#undo-bar")).to_contain_text("Deleted “Another topic”.")
     await page.get_by_role("button", name="Undo").click()
     await expect(chat.conversations.locator(".conversation-open")).to_have_text(["Another topic", "First question"])
-    await expect_conversation(chat, ["Another topic", "Third answer."])  # Undo shows what came back
+    # The open conversation stays open; the keyboard goes on from the one that came back.
+    await expect_conversation(chat, first)
+    await expect(chat.conversations.get_by_role("button", name="Another topic", exact=True)).to_be_focused()
 
     await delete.click()
     await expect_conversation(chat, first)

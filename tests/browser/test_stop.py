@@ -64,4 +64,6 @@ async def test_stop_during_the_silent_wait(open_chat: OpenChat, chat_url: str, s
 
     await chat.send("Never mind, answer this")  # the page is ready for the next question
     await chat.wait_done()
-    await expect(chat.answers).to_have_count(2)
+    # The stop said nothing, so it does not stay between the two questions.
+    await expect(chat.messages).to_have_count(3)
+    await expect(chat.answers).to_have_count(1)

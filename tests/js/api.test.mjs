@@ -109,9 +109,9 @@ test("a broken body mid-stream is a lost connection", async () => {
   assert.equal(outcome.kind, OUTCOME.LOST);
 });
 
-test("fetch failing outright is a lost connection", async () => {
+test("fetch failing outright is an unreachable server, not a lost connection", async () => {
   const { outcome } = await run(fakeFetch({ error: new TypeError("Failed to fetch") }));
-  assert.equal(outcome.kind, OUTCOME.LOST);
+  assert.deepEqual(outcome, { kind: OUTCOME.UNREACHABLE });
 });
 
 test("HTTP error with the JSON error body", async () => {

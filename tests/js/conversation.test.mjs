@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 
 import {
   countChars,
+  isRefused,
   isWithheld,
   titleFor,
   toRequestMessages,
@@ -76,6 +77,18 @@ test("an answer flagged by the content filter is not sent back, even with its te
     { role: "user", content: "q1" },
     { role: "user", content: "q2" },
     { role: "assistant", content: "cut off" },
+    { role: "user", content: "q3" },
+  ]);
+});
+
+test("a question the content filter refused is not sent again, nor its turn", () => {
+  const refused = { status: "refused", error: { code: "content_filter", message: "Blocked." } };
+  const messages = [user("q1"), assistant("a1", { status: "done" }), user("blocked"), assistant("", refused), user("q3")];
+  assert.equal(isRefused(messages[3]), true);
+  assert.equal(isRefused(messages[1]), false);
+  assert.deepEqual(toRequestMessages(messages), [
+    { role: "user", content: "q1" },
+    { role: "assistant", content: "a1" },
     { role: "user", content: "q3" },
   ]);
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConversationStore, STORAGE_KEY } from "../../web/static/store.js";
+import { ConversationStore, STORAGE_KEY, STORAGE_PROBLEM, readConversations } from "../../web/static/store.js";
 import { FakeStorage } from "./fake-storage.mjs";
 
 test("a conversation is stored once it has a message, and survives a reload", () => {
@@ -129,4 +129,112 @@ test("which storage events concern the conversations", () => {
   assert.equal(store.isChangedBy(STORAGE_KEY), true);
   assert.equal(store.isChangedBy(null), true); // the storage was cleared
   assert.equal(store.isChangedBy("something.else"), false);
+});
+
+test("a full storage still shows what it holds, and says it is full", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const conversation = store.create();
+  conversation.messages.push({ role: "user", content: "kept from before" });
+  store.touch(conversation);
+  storage.full = true;
+
+  const reloaded = new ConversationStore(storage);
+  assert.deepEqual(reloaded.list().map((c) => c.title), ["kept from before"]);
+  assert.equal(reloaded.problem, null, "reading needs no room");
+  assert.equal(reloaded.checkWritable(), false);
+  assert.equal(reloaded.problem, STORAGE_PROBLEM.FULL);
+  storage.full = false;
+  assert.equal(reloaded.save(), true);
+  assert.equal(reloaded.problem, null);
+  assert.equal(storage.getItem("chat.probe"), null, "the probe leaves nothing behind");
+});
+
+test("a storage that refuses for another reason is blocked, not full", () => {
+  const storage = new FakeStorage();
+  storage.setItem = () => {
+    throw new DOMException("denied", "SecurityError");
+  };
+  const store = new ConversationStore(storage);
+  assert.equal(store.checkWritable(), false);
+  assert.equal(store.problem, STORAGE_PROBLEM.BLOCKED);
+  assert.equal(new ConversationStore(null).problem, STORAGE_PROBLEM.BLOCKED);
+});
+
+test("a renamed conversation keeps its name as it grows, and after a reload", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const conversation = store.create();
+  conversation.messages.push({ role: "user", content: "first question" });
+  store.touch(conversation);
+  store.rename(conversation, "  Tides   and moons ");
+  conversation.messages.push({ role: "assistant", content: "a", status: "done" });
+  store.touch(conversation);
+  assert.equal(conversation.title, "Tides and moons");
+  assert.equal(new ConversationStore(storage).list()[0].title, "Tides and moons");
+
+  store.rename(conversation, " ");
+  assert.equal(conversation.title, "first question", "an empty name gives the question's title back");
+  assert.equal(new ConversationStore(storage).list()[0].renamed, undefined);
+});
+
+test("the model picked for a conversation is kept with it", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const conversation = store.create();
+  conversation.deployment = "gpt-4o-mini";
+  conversation.messages.push({ role: "user", content: "q" });
+  store.touch(conversation);
+  assert.equal(new ConversationStore(storage).list()[0].deployment, "gpt-4o-mini");
+});
+
+test("adding conversations (an import) leaves those already here as they are", () => {
+  const storage = new FakeStorage();
+  const store = new ConversationStore(storage);
+  const here = store.create();
+  here.messages.push({ role: "user", content: "mine" });
+  store.touch(here);
+  const copy = { ...here, title: "changed elsewhere", messages: [{ role: "user", content: "theirs" }] };
+  const other = { id: "other", title: "other", createdAt: 1, updatedAt: 1, messages: [{ role: "user", content: "x" }] };
+  const empty = { id: "empty", title: "", createdAt: 1, updatedAt: 1, messages: [] };
+  assert.deepEqual(store.add([copy, other, empty]), { added: 1, present: 2 });
+  const reloaded = new ConversationStore(storage);
+  assert.deepEqual(reloaded.list().map((c) => c.title), ["mine", "other"]);
+});
+
+test("stored data is read field by field: odd values are left behind", () => {
+  const stored = [
+    {
+      id: "a",
+      title: "ok",
+      extra: "<script>",
+      messages: [
+        { role: "user", content: "q", html: "<b>" },
+        { role: "assistant", content: "a", status: "bogus", usage: { totalTokens: "many" }, error: { code: 1 } },
+        { role: "assistant", content: "b", status: "done", usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+        { role: "assistant", content: "half", status: "streaming" },
+      ],
+    },
+    { id: "b", messages: [{ role: "wizard", content: "x" }] },
+  ];
+  const [read] = readConversations(stored);
+  assert.equal(readConversations(stored).length, 1, "an unknown role makes the conversation unreadable");
+  assert.deepEqual(read, {
+    id: "a",
+    title: "ok",
+    createdAt: 0,
+    updatedAt: 0,
+    messages: [
+      { role: "user", content: "q" },
+      { role: "assistant", content: "a", usage: null },
+      { role: "assistant", content: "b", status: "done", usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+      {
+        role: "assistant",
+        content: "half",
+        status: "lost",
+        error: { code: "interrupted", message: "The page was closed before the answer was complete." },
+      },
+    ],
+  });
+  assert.deepEqual(readConversations("not a list"), []);
 });

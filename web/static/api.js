@@ -9,6 +9,7 @@ import { SseParser } from "./sse.js";
 export const OUTCOME = Object.freeze({
   DONE: "done", // the server sent `done`
   ERROR: "error", // an HTTP error before the stream, or an `error` event in it
+  UNREACHABLE: "unreachable", // the request never reached the server (offline, server down)
   LOST: "lost", // the stream ended or broke without `done` or `error`
   ABORTED: "aborted", // the caller aborted through its AbortSignal
 });
@@ -26,6 +27,7 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
  * @returns {Promise<object>} one of:
  *   {kind: "done", finishReason, usage}
  *   {kind: "error", code, message, retryAfter, status}
+ *   {kind: "unreachable"}
  *   {kind: "lost", message}
  *   {kind: "aborted"}
  */
@@ -46,7 +48,7 @@ export async function streamChat(
     });
   } catch (error) {
     if (signal?.aborted) return { kind: OUTCOME.ABORTED };
-    return { kind: OUTCOME.LOST, message: "Could not reach the server. Check your connection." };
+    return { kind: OUTCOME.UNREACHABLE };
   }
 
   if (!response.ok) return errorFromResponse(response, signal);

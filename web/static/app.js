@@ -3,16 +3,19 @@
 
 import { streamChat } from "./api.js";
 import { Controller } from "./controller.js";
+import { ConversationList } from "./conversation-list.js";
 import { MessageList } from "./message-list.js";
-import { ConversationStore } from "./store.js";
+import { ConversationStore, STORAGE_KEY } from "./store.js";
+import { Topbar } from "./topbar.js";
 import { View } from "./view.js";
+import "./usage.js"; // today's use under the composer; it wires itself
 
+// Only a read here: a full storage still shows what it holds (the store finds out, on its
+// first write, that there is no room for more).
 function browserStorage() {
   try {
     const storage = window.localStorage;
-    const probe = "chat.probe";
-    storage.setItem(probe, probe);
-    storage.removeItem(probe);
+    storage.getItem(STORAGE_KEY);
     return storage;
   } catch {
     return null; // blocked (privacy settings): conversations last until the tab closes
@@ -20,12 +23,11 @@ function browserStorage() {
 }
 
 const view = new View(document);
-const storage = browserStorage();
-if (!storage) view.showStorageWarning();
-
 const controller = new Controller({
-  store: new ConversationStore(storage),
+  store: new ConversationStore(browserStorage()),
   view,
+  topbar: new Topbar(document),
+  conversationList: new ConversationList(document),
   messageList: new MessageList(document),
   chatUrl: new URL("api/chat", document.baseURI),
   settings: view.settings(),

@@ -10,6 +10,7 @@ export const TURN = Object.freeze({
   STOPPED: "stopped",
   ERROR: "error",
   LOST: "lost",
+  REFUSED: "refused", // the content filter refused the question before any answer
 });
 
 /** The finish reason of an answer the content filter flagged. */
@@ -62,15 +63,22 @@ export function withhold(message) {
   delete message.reasoning;
 }
 
+/** Whether the content filter refused the question this turn answers, before any answer. */
+export function isRefused(message) {
+  return message.role === ROLE.ASSISTANT && message.status === TURN.REFUSED;
+}
+
 /**
  * The messages the server should see, oldest first: roles and text only (never the
  * reasoning). An assistant turn counts with whatever text it has (a stopped or broken
  * answer is still what the person saw); an assistant turn with no text, or one the content
- * filter flagged, is left out.
+ * filter flagged, is left out. A question the filter refused is left out with its turn:
+ * sent again, it would be refused again and take every later question down with it.
  */
 export function toRequestMessages(messages) {
   const out = [];
   for (const message of messages) {
+    if (isRefused(message) && out.at(-1)?.role === ROLE.USER) out.pop();
     if (message.role === ROLE.ASSISTANT && (message.content === "" || isWithheld(message))) continue;
     out.push({ role: message.role, content: message.content });
   }

@@ -1,25 +1,33 @@
-// The Copy button of a code block: the code goes to the clipboard, the button says how it went.
+// Copying to the clipboard: the Copy button of a code block, and the copy actions of whole
+// messages. The button says how it went.
 
 import { element } from "./helpers.js";
 
 const COPIED_FEEDBACK_MS = 1500;
 
 /** @param {HTMLButtonElement} copyButton a button inside a `.code-block` */
-export async function copyCode(copyButton) {
+export function copyCode(copyButton) {
   const code = copyButton.closest(".code-block")?.querySelector("pre");
-  if (!code) return;
-  const text = code.textContent;
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(text);
-    copied = true;
-  } catch {
-    copied = copyWithSelection(text);
-  }
+  if (code) copyWithFeedback(copyButton, code.textContent);
+}
+
+/** Copy `text`; the button reads "Copied" (or "Copy failed") for a moment. */
+export async function copyWithFeedback(copyButton, text) {
+  copyButton.dataset.label ??= copyButton.textContent; // a second click while it says "Copied"
+  const copied = await copyText(text);
   copyButton.textContent = copied ? "Copied" : "Copy failed";
   setTimeout(() => {
-    copyButton.textContent = "Copy";
+    copyButton.textContent = copyButton.dataset.label;
   }, COPIED_FEEDBACK_MS);
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return copyWithSelection(text);
+  }
 }
 
 // Older browsers, or a page not served over https/localhost: no async clipboard.

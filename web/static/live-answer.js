@@ -56,8 +56,9 @@ export class LiveAnswer {
   /**
    * @param {HTMLElement} article the answer's article, from messageShell
    * @param {() => void} onDrawn called after each frame is drawn (to follow the text)
+   * @param {number} startedAt when the question was sent (an answer drawn again after a switch keeps its time)
    */
-  constructor(article, onDrawn) {
+  constructor(article, onDrawn, startedAt = Date.now()) {
     this.article = article;
     this.body = qs(".message-body", article);
     this.answer = new GrowingMarkdown(this.body);
@@ -65,7 +66,8 @@ export class LiveAnswer {
     this.reasoning = null; // its GrowingMarkdown
     this.thinking = thinkingIndicator();
     this.body.append(this.thinking);
-    this.startedAt = Date.now();
+    this.startedAt = startedAt;
+    this.tick();
     this.ticker = setInterval(() => this.tick(), THINKING_TICK_MS);
     this.onDrawn = onDrawn;
     this.text = { reasoning: "", content: "" };

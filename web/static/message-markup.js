@@ -7,6 +7,7 @@ import { button, element, qs } from "./helpers.js";
 import { markLinkHosts } from "./link-hosts.js";
 import { renderMarkdown } from "./markdown.js";
 import { typesetMath } from "./math.js";
+import { ACTION, messageActions } from "./message-actions.js";
 
 const NUMBER_FORMAT = new Intl.NumberFormat();
 
@@ -15,6 +16,10 @@ const FINISH_NOTES = Object.freeze({
 });
 
 const WITHHELD_NOTICE = "This answer was withheld by the content filter.";
+const LOST_NOTICE = "Connection lost before the answer was complete.";
+
+// How the server words a wait: "... Try again in 56 seconds." The page counts it down.
+const RETRY_IN = /\s*Try again in \d+ seconds?\.?/;
 
 /** An article with the speaker's heading and an empty body. */
 export function messageShell(message, index) {
@@ -30,8 +35,9 @@ export function messageShell(message, index) {
 
 /**
  * A finished message: the person's text as typed, or the answer rendered with its reasoning
- * (closed unless `reasoningOpen`) and its status line. `renderedContent`: the answer's text
- * as drawn while it streamed, used as it is rather than drawn again.
+ * (closed unless `reasoningOpen`) and its status line; then its actions (`last`: it is the
+ * conversation's last turn). `renderedContent`: the answer's text as drawn while it streamed,
+ * used as it is rather than drawn again.
  */
 export function messageElement(message, index, { reasoningOpen = false, renderedContent = null, ...options } = {}) {
   const article = messageShell(message, index);
@@ -51,6 +57,8 @@ export function messageElement(message, index, { reasoningOpen = false, rendered
   } else {
     body.textContent = message.content;
   }
+  const actions = messageActions(message, options);
+  if (actions) article.append(actions);
   return article;
 }
 
@@ -91,31 +99,45 @@ export function usageText(usage) {
   return usage.reasoningTokens > 0 ? `${total} (${NUMBER_FORMAT.format(usage.reasoningTokens)} reasoning)` : total;
 }
 
-/** How the answer ended, its usage, and a Retry button when it can be retried. */
-export function statusFooter(message, { retryable = false, retryWait = 0 } = {}) {
+/**
+ * How the answer ended, its usage, and a Retry button when it can be retried (Edit instead
+ * for a question the content filter refused: the same question would be refused again).
+ * `announce: false` redraws an error without reading it out again (each second of a countdown).
+ */
+export function statusFooter(message, { retryable = false, retryWait = 0, announce = true } = {}) {
   const footer = element("div", "message-footer");
-  const notes = statusNotes(message);
+  const notes = statusNotes(message, retryable ? retryWait : 0, announce);
   if (notes.length > 0) {
     const status = element("p", "message-status");
     status.append(...notes);
     footer.append(status);
   }
-  if (retryable) footer.append(retryButton(retryWait));
+  if (message.status === TURN.REFUSED) footer.append(button("retry-button", "Edit question", ACTION.EDIT));
+  else if (retryable) footer.append(retryButton(retryWait));
   return footer;
 }
 
-function statusNotes(message) {
+/** The error as the server wrote it, with its wait counted down, or left out once it is over. */
+function errorText(message, retryWait) {
+  const text = message.error?.message || "Something went wrong.";
+  if (!message.retryAt) return text;
+  const seconds = retryWait === 1 ? "1 second" : `${NUMBER_FORMAT.format(retryWait)} seconds`;
+  return text.replace(RETRY_IN, retryWait > 0 ? ` Try again in ${seconds}.` : "");
+}
+
+function statusNotes(message, retryWait, announce) {
   const notes = [];
   switch (message.status) {
     case TURN.STOPPED:
       notes.push(element("span", "status-note status-stopped", "Stopped"));
       break;
     case TURN.LOST:
-      notes.push(element("span", "status-note status-lost", message.error?.message ? `Connection lost. ${message.error.message}` : "Connection lost."));
+      notes.push(element("span", "status-note status-lost", message.error?.message || LOST_NOTICE));
       break;
-    case TURN.ERROR: {
-      const text = element("span", "status-note status-error", message.error?.message ?? "Something went wrong.");
-      text.setAttribute("role", "alert");
+    case TURN.ERROR:
+    case TURN.REFUSED: {
+      const text = element("span", "status-note status-error", errorText(message, retryWait));
+      if (announce) text.setAttribute("role", "alert");
       notes.push(text);
       break;
     }

@@ -1,12 +1,21 @@
-// The page around the messages: the conversation list and its panel, the composer, the
-// notices, and the page's settings. It draws what the controller tells it to and reports
-// what the person does through the bind* methods.
+// The page around the messages: the sidebar as a panel, the composer, the notices, the
+// page's settings, and files to download. It draws what the controller tells it to and
+// reports what the person does through the bind* methods. The conversation list is drawn by
+// conversation-list.js, the bar above the messages by topbar.js.
 
-import { button, delegate, element, qs } from "./helpers.js";
+import { element, qs } from "./helpers.js";
+import { STORAGE_PROBLEM } from "./store.js";
 
 const ENTER_KEY = "Enter";
 const ESCAPE_KEY = "Escape";
 const NUMBER_FORMAT = new Intl.NumberFormat();
+
+const STORAGE_WARNINGS = Object.freeze({
+  [STORAGE_PROBLEM.FULL]:
+    "This browser's storage is full: new messages are not saved. Export conversations, or delete some to make room.",
+  [STORAGE_PROBLEM.BLOCKED]:
+    "Conversations cannot be saved in this browser (storage is blocked); they last until this tab closes.",
+});
 
 export class View {
   constructor(root = document) {
@@ -20,19 +29,26 @@ export class View {
     this.composerCount = qs("#composer-count", root);
     this.trimNotice = qs("#trim-notice", root);
     this.storageWarning = qs("#storage-warning", root);
-    this.conversationList = qs("#conversation-list", root);
+    this.storageWarningText = qs("#storage-warning-text", root);
+    this.storageExport = qs("#storage-export", root);
+    this.search = qs("#conversation-search", root);
     this.newChatButton = qs("#new-chat", root);
+    this.newChatTopButton = qs("#new-chat-top", root); // in the bar, for where the list is a closed panel
     this.sidebarToggle = qs("#sidebar-toggle", root);
     this.chat = qs("#chat", root);
     this.undoBar = qs("#undo-bar", root);
     this.undoText = qs("#undo-text", root);
     this.undoButton = qs("#undo-delete", root);
-    this.deploymentSelect = qs("#deployment", root); // present only when there is a choice
 
     this.sidebarToggle.addEventListener("click", () => this.setSidebarOpen(!this.isSidebarOpen()));
     // Where the list opens as a panel over the chat, a tap beside it (on the dimmed chat) closes it.
     this.chat.addEventListener("click", (event) => {
       if (event.target === this.chat && this.isSidebarOpen()) this.setSidebarOpen(false);
+    });
+    // "Delete some to make room": the list, with its search box ready.
+    qs("#storage-manage", root).addEventListener("click", () => {
+      if (this.sidebarToggle.checkVisibility()) this.setSidebarOpen(true); // the list is a panel here
+      this.search.focus();
     });
   }
 
@@ -50,9 +66,9 @@ export class View {
     };
   }
 
-  /** The deployment the person picked, or null when the server offers only one. */
-  selectedDeployment() {
-    return this.deploymentSelect ? this.deploymentSelect.value : null;
+  /** Whether the browser believes it has a network (false: offline for sure; true: maybe). */
+  isOnline() {
+    return navigator.onLine !== false;
   }
 
   // ---- events from the person -------------------------------------------------------
@@ -78,7 +94,8 @@ export class View {
   bindStop(handler) {
     this.stopButton.addEventListener("click", () => handler());
     document.addEventListener("keydown", (event) => {
-      if (event.key !== ESCAPE_KEY || event.isComposing) return;
+      // defaultPrevented: Esc already closed a menu, cancelled an edit or cleared the search.
+      if (event.key !== ESCAPE_KEY || event.isComposing || event.defaultPrevented) return;
       if (this.isSidebarOpen()) {
         this.setSidebarOpen(false);
         this.sidebarToggle.focus();
@@ -89,23 +106,12 @@ export class View {
   }
 
   bindNewChat(handler) {
-    this.newChatButton.addEventListener("click", () => {
-      this.setSidebarOpen(false);
-      handler();
-    });
-  }
-
-  bindSelectConversation(handler) {
-    delegate(this.conversationList, "[data-action='open']", "click", (target) => {
-      this.setSidebarOpen(false);
-      handler(target.closest("[data-id]").dataset.id);
-    });
-  }
-
-  bindDeleteConversation(handler) {
-    delegate(this.conversationList, "[data-action='delete']", "click", (target) => {
-      handler(target.closest("[data-id]").dataset.id);
-    });
+    for (const newChat of [this.newChatButton, this.newChatTopButton]) {
+      newChat.addEventListener("click", () => {
+        this.setSidebarOpen(false);
+        handler();
+      });
+    }
   }
 
   bindUndoDelete(handler) {
@@ -120,27 +126,16 @@ export class View {
     window.addEventListener("pagehide", () => handler());
   }
 
-  // ---- conversation list ------------------------------------------------------------
-
-  renderConversationList(conversations, activeId) {
-    const items = conversations
-      .filter((conversation) => conversation.messages.length > 0)
-      .map((conversation) => {
-        const item = element("li", "conversation-item");
-        item.dataset.id = conversation.id;
-        const open = button("conversation-open", conversation.title, "open");
-        open.title = conversation.title;
-        if (conversation.id === activeId) {
-          item.classList.add("active");
-          open.setAttribute("aria-current", "true");
-        }
-        const remove = button("conversation-delete", "×", "delete", `Delete conversation: ${conversation.title}`);
-        remove.title = "Delete conversation";
-        item.append(open, remove);
-        return item;
-      });
-    this.conversationList.replaceChildren(...items);
+  /** The browser has a network again. */
+  bindOnline(handler) {
+    window.addEventListener("online", () => handler());
   }
+
+  bindStorageExport(handler) {
+    this.storageExport.addEventListener("click", () => handler());
+  }
+
+  // ---- the sidebar as a panel ---------------------------------------------------------
 
   isSidebarOpen() {
     return this.body.classList.contains("sidebar-open");
@@ -236,7 +231,26 @@ export class View {
     this.trimNotice.hidden = true;
   }
 
-  showStorageWarning() {
-    this.storageWarning.hidden = false;
+  /** @param {string|null} problem a STORAGE_PROBLEM, or null: saving works (again) */
+  showStorageWarning(problem) {
+    this.storageWarning.hidden = problem === null;
+    this.storageWarning.dataset.problem = problem ?? "";
+    if (problem) this.storageWarningText.textContent = STORAGE_WARNINGS[problem];
+  }
+
+  // ---- files ------------------------------------------------------------------------
+
+  /** Hand a file to the browser to save: `{name, type, text}`. */
+  download({ name, type, text }) {
+    const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+    const link = element("a");
+    link.href = url;
+    link.download = name;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // The download has its own copy once it started; the next task is late enough to let go.
+    setTimeout(() => URL.revokeObjectURL(url));
   }
 }

@@ -1,0 +1,130 @@
+// The history as a person handles it: date groups, search, export and import.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import {
+  EXPORT_FORMAT,
+  GROUP,
+  ImportError,
+  groupByDate,
+  jsonExport,
+  markdownExport,
+  readExport,
+  searchConversations,
+} from "../../web/static/history.js";
+
+const at = (year, month, day, hour = 12, minute = 0) => new Date(year, month - 1, day, hour, minute).getTime();
+
+function conversation(id, title, updatedAt, messages = [{ role: "user", content: title }]) {
+  return { id, title, createdAt: updatedAt, updatedAt, messages };
+}
+
+test("conversations are grouped by the calendar day of their last change", () => {
+  const now = at(2026, 3, 10, 9, 30);
+  const list = [
+    conversation("a", "this morning", at(2026, 3, 10, 0, 1)),
+    conversation("b", "last night", at(2026, 3, 9, 23, 59)),
+    conversation("c", "yesterday morning", at(2026, 3, 9, 0, 0)),
+    conversation("d", "three days ago", at(2026, 3, 7)),
+    conversation("e", "a week ago", at(2026, 3, 3, 0, 0)),
+    conversation("f", "eight days ago", at(2026, 3, 2, 23, 59)),
+    conversation("g", "last year", at(2025, 12, 1)),
+  ];
+  const groups = groupByDate(list, now);
+  assert.deepEqual(
+    groups.map(({ label, conversations }) => [label, conversations.map((c) => c.id)]),
+    [
+      [GROUP.TODAY, ["a"]],
+      [GROUP.YESTERDAY, ["b", "c"]],
+      [GROUP.WEEK, ["d", "e"]],
+      [GROUP.OLDER, ["f", "g"]],
+    ],
+  );
+  assert.deepEqual(groupByDate([], now), [], "no empty groups");
+});
+
+test("search finds every word in titles or text, in any case, and shows where", () => {
+  const tides = conversation("t", "How do tides work?", 2, [
+    { role: "user", content: "How do tides work?" },
+    { role: "assistant", content: `The Moon pulls the oceans; ${"very ".repeat(20)}long tail.` },
+  ]);
+  const trains = conversation("r", "Train or plane?", 1, [
+    { role: "user", content: "Train or plane?" },
+    { role: "assistant", content: "Take the train to Lisbon." },
+  ]);
+  const list = [tides, trains];
+
+  assert.deepEqual(searchConversations(list, "  ").map((r) => r.conversation.id), ["t", "r"]);
+  assert.deepEqual(searchConversations(list, "TIDES"), [{ conversation: tides, snippet: null }], "in the title: no snippet");
+  assert.deepEqual(searchConversations(list, "lisbon"), [
+    { conversation: trains, snippet: { before: "Take the train to ", match: "Lisbon", after: "." } },
+  ]);
+  assert.deepEqual(searchConversations(list, "moon oceans").map((r) => r.conversation.id), ["t"]);
+  assert.deepEqual(searchConversations(list, "moon lisbon"), [], "every word must be found");
+
+  const [{ snippet }] = searchConversations(list, "pulls");
+  assert.equal(snippet.match, "pulls");
+  assert.equal(snippet.before, "The Moon ");
+  assert.ok(snippet.after.endsWith("…"), "a long text is cut, and says so");
+  assert.ok(snippet.after.length < 70);
+});
+
+test("a JSON export is read back by import as it was", () => {
+  const now = at(2026, 3, 10);
+  const messages = [
+    { role: "user", content: "q" },
+    { role: "assistant", content: "a", status: "done", finishReason: "stop", usage: null, reasoning: "r" },
+  ];
+  const list = [
+    { ...conversation("x", "Named by me", 5, messages), renamed: true, deployment: "gpt-4o-mini" },
+    conversation("empty", "New chat", 6, []),
+  ];
+  const file = jsonExport(list, now);
+  assert.equal(file.name, "chat-named-by-me-2026-03-10.json");
+  assert.equal(file.type, "application/json");
+  const parsed = JSON.parse(file.text);
+  assert.equal(parsed.format, EXPORT_FORMAT);
+  assert.equal(parsed.conversations.length, 1, "an empty conversation is not exported");
+  assert.deepEqual(readExport(file.text), [list[0]]);
+  assert.equal(jsonExport([list[0], list[0]], now).name, "chat-conversations-2026-03-10.json");
+});
+
+test("import takes the page's own stored data too, and refuses anything else in words", () => {
+  const stored = JSON.stringify({ version: 1, conversations: [conversation("s", "stored", 1)] });
+  assert.deepEqual(readExport(stored).map((c) => c.id), ["s"]);
+  for (const text of ["not json", "[]", '{"format": "other", "conversations": []}', '{"format": "chat-conversations"}']) {
+    assert.throws(() => readExport(text), ImportError, text);
+  }
+});
+
+test("a Markdown export reads as the conversation went", () => {
+  const now = at(2026, 3, 10);
+  const list = [
+    conversation("m", "Tides / moons: why?", at(2026, 3, 9), [
+      { role: "user", content: "Why tides?" },
+      { role: "assistant", content: "The **Moon**.\n\n", status: "done" },
+      { role: "user", content: "More" },
+      { role: "assistant", content: "It pulls", status: "stopped" },
+      { role: "user", content: "blocked words" },
+      { role: "assistant", content: "", status: "refused" },
+      { role: "user", content: "Again" },
+      { role: "assistant", content: "", status: "done", finishReason: "content_filter" },
+    ]),
+  ];
+  const file = markdownExport(list, now);
+  assert.equal(file.name, "chat-tides-moons-why-2026-03-10.md");
+  assert.equal(file.type, "text/markdown");
+  const text = file.text;
+  assert.ok(text.startsWith("# Tides / moons: why?\n"));
+  for (const part of [
+    "## You\n\nWhy tides?\n",
+    "## Assistant\n\nThe **Moon**.\n",
+    "## Assistant\n\nIt pulls\n\n_Stopped._\n",
+    "## Assistant\n\n_Refused by the content filter._\n",
+    "## Assistant\n\n_Withheld by the content filter._\n",
+  ]) {
+    assert.ok(text.includes(part), part);
+  }
+  const both = markdownExport([list[0], conversation("n", "Second", 1)], now).text;
+  assert.match(both, /\n---\n\n# Second\n/);
+});
