@@ -23,17 +23,21 @@ from .headers import add_security_headers, security_headers
 from .keys import (
     access_state_key,
     connections_key,
+    metrics_key,
     observers_key,
     open_streams_key,
     settings_key,
     token_provider_key,
     upstream_key,
+    usage_key,
 )
 from .limits import OpenStreams
+from .metrics import ChatMetrics
 from .routes import WEB_DIR, setup_routes
 from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
 from .simulator import Simulator
 from .upstream import Endpoint, EndpointPool, TokenProvider, Upstream, create_client
+from .usage import MemoryUsageStore, UsageAccounting
 
 log = logging.getLogger("chat")
 
@@ -100,6 +104,12 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
     app[open_streams_key] = OpenStreams(settings)
     app[access_state_key] = AccessState()
     app[observers_key] = []
+    # Told of each chat request as it ends: usage accounting, and the metrics unless turned off.
+    app[usage_key] = UsageAccounting(MemoryUsageStore())
+    app[observers_key].append(app[usage_key])
+    if settings.metrics:
+        app[metrics_key] = ChatMetrics(settings)
+        app[observers_key].append(app[metrics_key])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)

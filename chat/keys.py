@@ -7,9 +7,11 @@ from aiohttp import web
 from .access_state import AccessState
 from .connections import Connections
 from .limits import OpenStreams
+from .metrics import ChatMetrics
 from .outcome import OutcomeObserver
 from .settings import Settings
 from .upstream import TokenProvider, Upstream
+from .usage import UsageAccounting
 
 settings_key = web.AppKey("settings_key", Settings)
 upstream_key = web.AppKey("upstream_key", Upstream)
@@ -19,3 +21,5 @@ connections_key = web.AppKey("connections_key", Connections)
 observers_key: web.AppKey[list[OutcomeObserver]] = web.AppKey("observers_key")
 token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")
 client_id_key = web.RequestKey("client_id_key", str)
+metrics_key = web.AppKey("metrics_key", ChatMetrics)  # absent when CHAT_METRICS is off
+usage_key = web.AppKey("usage_key", UsageAccounting)

@@ -4,7 +4,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .keys import settings_key
+from .metrics_view import get_metrics
 from .relay import post_chat
+from .usage_views import get_usage
 from .views import embed, healthz, index
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -18,6 +21,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/embed", embed, name="embed")
     app.router.add_post("/api/chat", post_chat, name="chat")
+    app.router.add_get("/api/usage", get_usage, name="usage")
+    if app[settings_key].metrics:
+        app.router.add_get("/metrics", get_metrics, name="metrics")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_static("/static/", WEB_DIR / "static", name="static", append_version=False)

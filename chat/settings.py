@@ -48,6 +48,8 @@ _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "fals
 # A request may ask for at most this many answer tokens unless CHAT_MAX_TOKENS says otherwise.
 DEFAULT_TOKEN_CEILING = 32_768
 MIN_PASSWORD_LENGTH = 12
+MIN_TOKEN_LENGTH = 16
+TOKEN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a token's name, as identities and usage name it
 
 
 class SettingsError(ValueError):
@@ -143,10 +145,29 @@ def _network(proxy: str) -> str:
     return proxy
 
 
-def _token(token: str) -> str:
-    if len(token) < 16:
-        raise ValueError("must hold tokens of at least 16 characters each")
-    return token
+def token_parts(item: str) -> tuple[str | None, str]:
+    """`name=token` as (name, token), a plain `token` as (None, token). A token that itself holds `=`
+    needs a name in front; one that only ends in `=` (base64 padding) reads as plain."""
+    name, equals, token = item.partition("=")
+    if equals and TOKEN_NAME.fullmatch(name) and token.strip("="):
+        return name, token
+    return None, item
+
+
+def _token(item: str) -> str:
+    if len(token_parts(item)[1]) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"must hold tokens of at least {MIN_TOKEN_LENGTH} characters each, alone or as name=token")
+    return item
+
+
+def _usage_admin(item: str) -> str:
+    """A user name (`ada`, `user:ada`) or a token's name (`token:ci`), kept as the client identity."""
+    kind, colon, name = item.partition(":")
+    if not colon:
+        kind, name = "user", item
+    if kind not in ("user", "token") or not name:
+        raise ValueError(f"must hold user names or token:NAME, not {_shown(item)}")
+    return f"{kind}:{name}"
 
 
 def _api_version(version: str) -> str:
@@ -269,6 +290,7 @@ class Settings:
 
     # Access. Without any of these, anyone who can reach the port may chat.
     basic_auth: tuple[tuple[str, str], ...] = setting((), "CHAT_BASIC_AUTH", tuple, check=_credentials, repr=False)
+    # `token` or `name=token`; a named token's client is `token:name` in the log, the limits and usage.
     api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, check=_token, repr=False)
     trusted_user_header: str | None = setting(None, "CHAT_TRUSTED_USER_HEADER", str)
     # None by default: any local process could otherwise claim to be a proxy and forge these headers.
@@ -278,6 +300,10 @@ class Settings:
     allowed_hosts: tuple[str, ...] = setting((), "CHAT_ALLOWED_HOSTS", tuple, check=_host_pattern)
     allowed_origins: tuple[str, ...] = setting((), "CHAT_ALLOWED_ORIGINS", tuple, check=_origin)
     frame_ancestors: str = setting("'self'", "CHAT_FRAME_ANCESTORS", str)
+
+    # Operating it: Prometheus metrics at /metrics, and who may see everyone's usage at /api/usage.
+    metrics: bool = setting(True, "CHAT_METRICS", bool)
+    usage_admins: tuple[str, ...] = setting((), "CHAT_USAGE_ADMINS", tuple, check=_usage_admin)
 
     # Built-in simulator: the model it imitates by default, and its pace (seconds).
     simulator_model: str = setting("gpt-4o", "SIMULATOR_MODEL", str, check=_one_of(tuple(SIMULATOR_MODELS)))
@@ -328,6 +354,13 @@ class Settings:
                 "CHAT_TRUSTED_USER_HEADER needs CHAT_TRUSTED_PROXIES: the addresses of the proxies that set it "
                 "(otherwise any client could send it)"
             )
+        names = [name for name, _ in self.named_tokens if name is not None]
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise SettingsError(f"CHAT_API_TOKENS names {_shown(repeated[0])} more than once")
+        if unknown := [a for a in self.usage_admins if a.startswith("token:") and a[6:] not in names]:
+            raise SettingsError(
+                f"CHAT_USAGE_ADMINS names {_shown(unknown[0])}, but no token in CHAT_API_TOKENS has that name"
+            )
         if any(char in self.frame_ancestors for char in ";,\r\n"):
             raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
         if self.max_message_chars > self.max_total_chars:
@@ -376,6 +409,11 @@ class Settings:
     @property
     def uses_entra_id(self) -> bool:
         return self.backend == "azure" and any(not endpoint.api_key for endpoint in self.endpoints)
+
+    @functools.cached_property
+    def named_tokens(self) -> tuple[tuple[str | None, str], ...]:
+        """The API tokens as (name or None, token)."""
+        return tuple(token_parts(item) for item in self.api_tokens)
 
     @property
     def access_controlled(self) -> bool:

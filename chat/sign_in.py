@@ -27,7 +27,7 @@ MAX_TRACKED = 100_000  # addresses and names counted at once, so no flood can gr
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Identity:
-    client: str  # for limits and logs: user:NAME, token:HASH or ip:ADDRESS
+    client: str  # for limits, logs and usage: user:NAME, token:NAME (or token:HASH) or ip:ADDRESS
     address: str
 
 
@@ -103,8 +103,8 @@ def identify(request: web.Request, settings: Settings, throttle: SignInThrottle)
     user = _basic_user_name(credentials) if scheme.lower() == "basic" else None
     keys = [f"address:{address}"] + ([f"user:{user[:USER_CAP]}"] if user else [])
     throttle.check(keys)
-    if scheme.lower() == "bearer" and _matches_any(credentials, settings.api_tokens):
-        return Identity("token:" + hashlib.sha256(credentials.encode()).hexdigest()[:12], address)
+    if scheme.lower() == "bearer" and (token := _token_client(credentials, settings)):
+        return Identity(token, address)
     if scheme.lower() == "basic" and (known := _basic_user(credentials, settings)):
         return Identity(f"user:{known}", address)
     if scheme:  # an attempt that failed; a browser's first request without credentials is no attempt
@@ -112,12 +112,14 @@ def identify(request: web.Request, settings: Settings, throttle: SignInThrottle)
     raise SignInRefused(address, user, ask_for_basic=bool(settings.basic_auth))
 
 
-def _matches_any(given: str, secrets: tuple[str, ...]) -> bool:
-    # Compare with every secret, in constant time, so timing tells nothing.
-    matched = False
-    for secret in secrets:
-        matched |= hmac.compare_digest(given.encode(), secret.encode())
-    return matched
+def _token_client(given: str, settings: Settings) -> str | None:
+    """`token:NAME` for a named token, `token:HASH` for a plain one, None for no token of ours."""
+    # Compare with every token, in constant time, so timing tells nothing.
+    client = None
+    for name, token in settings.named_tokens:
+        if hmac.compare_digest(given.encode(), token.encode()):
+            client = f"token:{name}" if name else "token:" + hashlib.sha256(given.encode()).hexdigest()[:12]
+    return client
 
 
 def _basic_pair(credentials: str) -> tuple[str, str] | None:

@@ -1,14 +1,20 @@
-"""Several worker processes under gunicorn keep the production run settings."""
+"""Several worker processes under gunicorn keep the production run settings, and their metrics add up."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import answer_for
@@ -32,36 +38,52 @@ async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
     raise TimeoutError("gunicorn did not start in 10 s")
 
 
-async def test_two_workers_chat_and_cancel_on_disconnect(
-    tmp_path: Path, unused_tcp_port: int, upstream: TestServer, simulator: Simulator
-) -> None:
-    url = f"http://127.0.0.1:{unused_tcp_port}"
+@contextlib.asynccontextmanager
+async def _gunicorn(port: int, cwd: Path, *options: str, **env: str) -> AsyncIterator[str]:
+    """Two workers against `env`'s upstream, until they stop on SIGTERM; yields the URL."""
+    url = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "gunicorn",
+        *options,
         "chat.gunicorn_app:app_runner",
         "--worker-class",
         "aiohttp.GunicornWebWorker",
         "--workers",
         "2",
         "--bind",
-        f"127.0.0.1:{unused_tcp_port}",
+        f"127.0.0.1:{port}",
         "--graceful-timeout",
         "5",
-        env=server_environment(
-            AZURE_OPENAI_ENDPOINT=str(upstream.make_url("/")),
-            AZURE_OPENAI_API_KEY=simulator.api_key,
-            AZURE_OPENAI_DEPLOYMENT="gpt-test",
-            CHAT_REQUESTS_PER_MINUTE="0",
-            CHAT_MAX_STREAMS_PER_CLIENT="100",
-        ),
-        cwd=tmp_path,  # no .env but the test's
+        env=server_environment(CHAT_REQUESTS_PER_MINUTE="0", CHAT_MAX_STREAMS_PER_CLIENT="100", **env),
+        cwd=cwd,  # no .env but the test's
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         await _until_ready(url, process)
+        yield url
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def _upstream(upstream: TestServer, simulator: Simulator) -> dict[str, str]:
+    return {
+        "AZURE_OPENAI_ENDPOINT": str(upstream.make_url("/")),
+        "AZURE_OPENAI_API_KEY": simulator.api_key,
+        "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
+    }
+
+
+async def test_two_workers_chat_and_cancel_on_disconnect(
+    tmp_path: Path, unused_tcp_port: int, upstream: TestServer, simulator: Simulator
+) -> None:
+    async with _gunicorn(unused_tcp_port, tmp_path, **_upstream(upstream, simulator)) as url:
         async with aiohttp.ClientSession() as session:
 
             async def ask(number: int) -> None:
@@ -79,9 +101,73 @@ async def test_two_workers_chat_and_cancel_on_disconnect(
             response.close()
             await asyncio.wait_for(record.ended.wait(), 2)
             assert record.hung_up
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 10)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+
+
+def _completed(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "chat_requests_total" and sample.labels == {"outcome": "completed"}
+    )
+
+
+def _completed_per_worker(directory: Path, scratch: Path) -> dict[str, float]:
+    """Each worker's own count, from its own file: proof that the scrape added up more than one."""
+    counts = {}
+    for path in directory.glob("counter_*.db"):
+        alone = scratch / path.stem
+        alone.mkdir(parents=True)
+        shutil.copy(path, alone)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
+        counts[path.stem] = sum(
+            sample.value
+            for metric in registry.collect()
+            for sample in metric.samples
+            if sample.name == "chat_requests_total" and sample.labels == {"outcome": "completed"}
+        )
+    return counts
+
+
+async def _counted(asked: int, directory: Path, scratch: Path) -> dict[str, float]:
+    """Each worker's count once all `asked` are in: a worker counts a chat just after its last byte
+    is sent, so ask its files a bounded number of times."""
+    for attempt in range(100):
+        per_worker = _completed_per_worker(directory, scratch / str(attempt))
+        if sum(per_worker.values()) == asked:
+            return per_worker
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the workers counted {per_worker}, not {asked}")
+
+
+async def test_two_workers_metrics_add_up(
+    tmp_path: Path, unused_tcp_port: int, upstream: TestServer, simulator: Simulator
+) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"an earlier run's file, removed at start")
+    env = {**_upstream(upstream, simulator), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    async with _gunicorn(unused_tcp_port, tmp_path, "-c", "python:chat.gunicorn_config", **env) as url:
+        # A connection each, so that each is another chance for the other worker to accept it.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+
+            async def ask() -> None:
+                async with session.post(f"{url}/api/chat", json=chat_body()) as response:
+                    assert parse_events((await response.read()).decode())[0][-1].name == "done"
+
+            async def scrape() -> str:
+                async with session.get(f"{url}/metrics") as response:
+                    return await response.text()
+
+            # The connections spread over both workers as the kernel likes: ask until each has answered.
+            asked, per_worker = 0, dict[str, float]()
+            while len([count for count in per_worker.values() if count]) < 2:
+                assert asked < 100, f"one worker answered all: {per_worker}"
+                await asyncio.wait_for(asyncio.gather(*(ask() for _ in range(10))), 20)
+                asked += 10
+                per_worker = await _counted(asked, metrics_dir, tmp_path / f"scratch-{asked}")
+            assert len(per_worker) == 2 and sum(per_worker.values()) == asked
+            for _ in range(4):  # whichever worker answers the scrape, it adds up both
+                assert _completed(await scrape()) == asked
+    assert not (metrics_dir / "counter_1.db").exists()
