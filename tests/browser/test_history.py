@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Download, Locator, expect
+from playwright.async_api import Download, FilePayload, Locator, expect
 
 from chat import Settings, create_app
 from chat.simulator import Simulator
@@ -188,9 +188,8 @@ async def test_export_json_and_markdown_then_import_elsewhere(
 
     # A file that is not an export is refused in words.
     await other.page.locator("#history-tools summary").click()
-    await other.page.locator("#import-file").set_input_files(
-        files=[{"name": "notes.json", "mimeType": "application/json", "buffer": b'{"notes": []}'}]
-    )
+    notes: FilePayload = {"name": "notes.json", "mimeType": "application/json", "buffer": b'{"notes": []}'}
+    await other.page.locator("#import-file").set_input_files(files=notes)
     await expect(other.page.locator("#history-status")).to_have_text(
         "That file holds no conversations exported from this page."
     )

@@ -124,8 +124,17 @@ function conversationItem(conversation, { active, answering, snippet }) {
   const open = button("conversation-open", undefined, "open");
   open.title = conversation.title;
   open.append(element("span", "conversation-title", conversation.title));
-  if (snippet) open.append(snippetLine(snippet));
-  if (answering) open.append(element("span", "conversation-state", "Answering…"));
+  // The lines under the title describe the conversation; its name stays its title.
+  const described = [];
+  const describe = (line, kind) => {
+    line.id = `conversation-${kind}-${conversation.id}`;
+    line.setAttribute("aria-hidden", "true");
+    described.push(line.id);
+    open.append(line);
+  };
+  if (snippet) describe(snippetLine(snippet), "snippet");
+  if (answering) describe(element("span", "conversation-state", "Answering…"), "state");
+  if (described.length > 0) open.setAttribute("aria-describedby", described.join(" "));
   if (active) {
     item.classList.add("active");
     open.setAttribute("aria-current", "true");
