@@ -76,7 +76,7 @@ def long_markdown(size: int = 16_384) -> str:
     return "".join(parts) + "The end."
 
 
-LONG_WORD = "a" * 200_000
+LONG_WORD = "word_" * 40_000  # 200,000 characters, like a long identifier
 NESTED_LIST = "".join("  " * depth + "- level\n" for depth in range(500))
 
 

@@ -11,7 +11,7 @@ from chat.simulator import Simulator
 
 from .pages import ChatPage, OpenChat, within
 
-LONG_WORD = "a_" * 100_000
+LONG_WORD = "word_" * 40_000
 NESTED_LIST = "".join("  " * depth + f"- level {depth}\n" for depth in range(500))
 
 SECTION = """## Part {n}

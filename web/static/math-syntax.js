@@ -7,12 +7,14 @@
 // "costs $5 and $10" is text. Formulas are bounded in length, so a stray sign costs little.
 
 const MAX_FORMULA_CHARS = 2000;
+const MAX_INLINE_CHARS = 1000;
+const MAX_CLOSING_CANDIDATES = 16;
 // How far `start` looks for the next formula. marked asks once per inline text token; an
 // unbounded search would read the rest of a long paragraph each time.
 const START_WINDOW = 4000;
 const START = /\$|\\[([]/;
-const WHITESPACE = /\s/;
-const DIGIT = /\d/;
+const isSpace = (char) => char === " " || char === "\n" || char === "\t" || char === "\r";
+const isDigit = (char) => char >= "0" && char <= "9";
 
 const DELIMITERS = [
   { open: "$$", close: "$$", display: true },
@@ -28,28 +30,36 @@ const DELIMITERS = [
 export function findMath(src) {
   for (const { open, close, display } of DELIMITERS) {
     if (!src.startsWith(open)) continue;
-    const end = src.indexOf(close, open.length);
-    if (end === -1 || end > MAX_FORMULA_CHARS) return null;
+    const end = src.slice(0, MAX_FORMULA_CHARS + close.length).indexOf(close, open.length);
+    if (end === -1) return null;
     const tex = src.slice(open.length, end);
     if (tex.trim() === "" || tex.includes("\n\n")) return null;
     return { raw: src.slice(0, end + close.length), tex: tex.trim(), display };
   }
-  if (src[0] !== "$" || src.length < 3 || WHITESPACE.test(src[1])) return null;
-  const limit = Math.min(src.length, MAX_FORMULA_CHARS);
-  for (let index = 1; index < limit; index++) {
-    const char = src[index];
-    if (char === "\\") {
-      index++; // an escaped character, e.g. \$, never closes
-    } else if (char === "\n" && src[index + 1] === "\n") {
-      return null;
-    } else if (char === "$") {
-      if (!WHITESPACE.test(src[index - 1]) && !DIGIT.test(src[index + 1] ?? "")) {
-        return { raw: src.slice(0, index + 1), tex: src.slice(1, index), display: false };
-      }
-      if (src[index + 1] === "$") return null; // "$a $$": not a formula, and not worth reading on
+  if (src[0] !== "$" || src.length < 3 || isSpace(src[1])) return null;
+  // Jump from one "$" to the next within the formula's bound (no blank line, at most
+  // MAX_INLINE_CHARS, at most MAX_CLOSING_CANDIDATES signs), so that a line full of prices
+  // costs little: marked asks at every "$".
+  const window = src.slice(0, MAX_INLINE_CHARS);
+  const blankLine = window.indexOf("\n\n");
+  const limit = blankLine === -1 ? window.length : blankLine;
+  let candidates = MAX_CLOSING_CANDIDATES;
+  for (let index = window.indexOf("$", 1); index !== -1 && index < limit; index = window.indexOf("$", index + 1)) {
+    if (--candidates < 0) return null;
+    if (isEscaped(src, index)) continue;
+    if (!isSpace(src[index - 1]) && !isDigit(src[index + 1] ?? "")) {
+      return { raw: src.slice(0, index + 1), tex: src.slice(1, index), display: false };
     }
+    if (src[index + 1] === "$") return null; // "$a $$": not a formula, and not worth reading on
   }
   return null;
+}
+
+/** Whether the character at `index` follows an odd number of backslashes. */
+function isEscaped(text, index) {
+  let backslashes = 0;
+  while (index - backslashes - 1 >= 0 && text[index - backslashes - 1] === "\\") backslashes += 1;
+  return backslashes % 2 === 1;
 }
 
 const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };

@@ -20,6 +20,22 @@ const ANSWER_ANNOUNCEMENTS = Object.freeze({
   [TURN.STOPPED]: "Answer stopped.",
 });
 
+/**
+ * Make `current` the finished message `fresh`, keeping its own body: the answer's text drawn
+ * while it streamed stays where it is (its layout too); the rest comes from `fresh`.
+ */
+function adoptAllButBody(current, fresh) {
+  const body = qs(".message-body", current);
+  const freshBody = qs(".message-body", fresh);
+  for (const name of fresh.getAttributeNames()) current.setAttribute(name, fresh.getAttribute(name));
+  body.className = freshBody.className;
+  const children = [...fresh.children];
+  const split = children.indexOf(freshBody);
+  for (const child of [...current.children]) if (child !== body) child.remove();
+  body.before(...children.slice(0, split));
+  body.after(...children.slice(split + 1));
+}
+
 export class MessageList {
   constructor(root = document) {
     this.list = qs("#messages", root);
@@ -100,10 +116,11 @@ export class MessageList {
   /** The streaming answer has ended: draw it whole, once, with its status. */
   finishAnswer(message, index, { retryable = false, retryWait = 0 } = {}) {
     const reasoningOpen = this.live?.isReasoningOpen() ?? false;
-    const renderedContent = this.live?.takeContent(message.content) ?? null;
-    const replacement = messageElement(message, index, { retryable, retryWait, reasoningOpen, renderedContent, last: true });
     const current = this.live?.article ?? this.article(index);
-    if (current) current.replaceWith(replacement);
+    const kept = this.live !== null && this.live.finishInPlace(message.content);
+    const replacement = messageElement(message, index, { retryable, retryWait, reasoningOpen, drawContent: !kept, last: true });
+    if (kept) adoptAllButBody(current, replacement);
+    else if (current) current.replaceWith(replacement);
     else this.list.append(replacement);
     this.endLive();
     this.scroll.keepFollowing();

@@ -36,10 +36,10 @@ export function messageShell(message, index) {
 /**
  * A finished message: the person's text as typed, or the answer rendered with its reasoning
  * (closed unless `reasoningOpen`) and its status line; then its actions (`last`: it is the
- * conversation's last turn). `renderedContent`: the answer's text as drawn while it streamed,
- * used as it is rather than drawn again.
+ * conversation's last turn). `drawContent: false` leaves the answer's text out: it is on the
+ * page already, drawn while it streamed.
  */
-export function messageElement(message, index, { reasoningOpen = false, renderedContent = null, ...options } = {}) {
+export function messageElement(message, index, { reasoningOpen = false, drawContent = true, ...options } = {}) {
   const article = messageShell(message, index);
   const body = qs(".message-body", article);
   if (message.role === ROLE.ASSISTANT) {
@@ -51,7 +51,7 @@ export function messageElement(message, index, { reasoningOpen = false, rendered
         qs(".reasoning-body", reasoning).append(markdownFragment(message.reasoning));
         body.before(reasoning);
       }
-      if (message.content !== "") body.append(renderedContent ?? markdownFragment(message.content));
+      if (message.content !== "" && drawContent) body.append(markdownFragment(message.content));
     }
     article.append(statusFooter(message, options));
   } else {
