@@ -195,8 +195,10 @@ async def test_export_json_and_markdown_then_import_elsewhere(
     )
 
 
-async def test_new_chat_is_one_tap_away_on_a_phone(open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
-    chat = await open_chat(chat_url, **PHONE)
+async def test_new_chat_is_one_tap_away_on_a_phone(
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, output_dir: Path
+) -> None:
+    chat = await open_chat(chat_url, reduced_motion="reduce", **PHONE)
     simulator.script("Hello from the phone.")
     await chat.input.tap()
     await chat.input.fill("Hello?")
@@ -205,6 +207,9 @@ async def test_new_chat_is_one_tap_away_on_a_phone(open_chat: OpenChat, chat_url
     await expect(chat.page.locator("#sidebar")).to_be_hidden()
     new_chat = chat.page.get_by_role("button", name="New chat")
     await expect(new_chat).to_be_in_viewport()
+    path = output_dir / "chat-phone-bar.png"
+    await chat.page.screenshot(path=path)
+    assert path.stat().st_size > 10_000
     await new_chat.tap()
     await expect(chat.messages).to_have_count(0)
     await expect(chat.page.locator("#conversation-title")).to_have_text("New chat")
