@@ -328,3 +328,23 @@ test("rename, export and import go through the store and the page", async () => 
   elsewhere.conversationList.bound.bindImport("{}");
   assert.match(elsewhere.conversationList.last("showStatus")[0], /no conversations exported from this page/);
 });
+
+test("a fault of the page while an answer is drawn ends the answer instead of leaving it open", async () => {
+  const tab = openTab(new FakeStorage(), async (url, messages, { onDelta }) => {
+    onDelta("text");
+    return DONE;
+  });
+  const reported = [];
+  globalThis.reportError = (error) => reported.push(error.message);
+  const failing = () => {
+    throw new Error("drawing failed");
+  };
+  const list = tab.controller.messageList;
+  tab.controller.messageList = new Proxy(list, { get: (part, name) => (name === "updateAnswer" ? failing : part[name]) });
+  tab.send("Question");
+  await settle();
+  delete globalThis.reportError;
+  assert.deepEqual(reported, ["drawing failed"]);
+  assert.equal(tab.controller.active.messages[1].status, "lost");
+  assert.deepEqual(tab.answering(), []);
+});

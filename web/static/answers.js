@@ -107,12 +107,21 @@ export class Answers {
       message[field] = (message[field] ?? "") + text;
       this.onText(conversation, message);
     };
-    const outcome = await this.streamChat(this.chatUrl, messages, {
-      signal: entry.abort.signal,
-      deployment: conversation.deployment ?? null,
-      onReasoning: grow("reasoning"),
-      onDelta: grow("content"),
-    });
+    let outcome;
+    try {
+      outcome = await this.streamChat(this.chatUrl, messages, {
+        signal: entry.abort.signal,
+        deployment: conversation.deployment ?? null,
+        onReasoning: grow("reasoning"),
+        onDelta: grow("content"),
+      });
+    } catch (error) {
+      // A fault of this page (drawing the text, say), not of the connection: it is reported, and
+      // the answer still ends, so the conversation is not left answering for ever.
+      globalThis.reportError?.(error);
+      entry.abort.abort();
+      outcome = { kind: OUTCOME.LOST, message: "" };
+    }
     this.open.delete(conversation.id);
     settle(message, outcome, { online: this.isOnline() });
     // The turn may have moved (or gone, with its conversation): say where it is now.

@@ -22,8 +22,7 @@ export function isEmptyStop(message) {
 }
 
 function action(text, name, label, lastOnly = false) {
-  const node = button(`message-action${lastOnly ? ` ${LAST_ONLY}` : ""}`, text, name, label);
-  return node;
+  return button(`message-action${lastOnly ? ` ${LAST_ONLY}` : ""}`, text, name, label);
 }
 
 /** The actions bar of a message, or null when it has none. `last`: the conversation's last turn. */
