@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from playwright.async_api import Browser, CDPSession, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from chat import Settings, create_app
 from chat.simulator import Simulator
@@ -30,6 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 TOKEN_DELAY = 0.004  # 250 tokens per second
 TIMEOUT_MS = 120_000
+HARD_TIMEOUT_MS = 60_000  # a page that has not drawn a hard answer by then is frozen
 
 # Collects every long task (over 50 ms) the page's main thread runs, from the first script on.
 LONG_TASKS = """
@@ -85,6 +87,7 @@ class Figures:
     seconds: float
     busy_share: float
     long_tasks: list[float]
+    busy_seconds: float = 0.0
 
 
 @contextlib.asynccontextmanager
@@ -117,7 +120,7 @@ async def long_tasks(page: Page) -> list[float]:
     return [float(duration) for duration in await page.evaluate("window.__longTasks.splice(0)")]
 
 
-async def answer(page: Page, simulator: Simulator, text: str, question: str) -> Figures:
+async def answer(page: Page, simulator: Simulator, text: str, question: str, timeout: int = TIMEOUT_MS) -> Figures:
     """Send `question`, which `simulator` answers with `text`; measure until the answer is drawn whole."""
     cdp = await page.context.new_cdp_session(page)
     await cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
@@ -126,17 +129,17 @@ async def answer(page: Page, simulator: Simulator, text: str, question: str) -> 
     busy_before, started = await task_duration(cdp), time.perf_counter()
     await page.locator("#composer-input").fill(question)
     await page.locator("#composer-input").press("Enter")
-    await page.locator("#messages > article.message-assistant[data-status='done']").last.wait_for(timeout=TIMEOUT_MS)
+    await page.locator("#messages > article.message-assistant[data-status='done']").last.wait_for(timeout=timeout)
     busy, seconds = await task_duration(cdp) - busy_before, time.perf_counter() - started
     await cdp.detach()
-    return Figures(seconds, busy / seconds, await long_tasks(page))
+    return Figures(seconds, busy / seconds, await long_tasks(page), busy)
 
 
-async def reload(page: Page) -> Figures:
+async def reload(page: Page, timeout: int = TIMEOUT_MS) -> Figures:
     """Draw the stored conversation again from a fresh load."""
     started = time.perf_counter()
-    await page.reload()
-    await page.locator("#messages > article.message-assistant[data-status='done']").last.wait_for(timeout=TIMEOUT_MS)
+    await page.reload(timeout=timeout)
+    await page.locator("#messages > article.message-assistant[data-status='done']").last.wait_for(timeout=timeout)
     seconds = time.perf_counter() - started
     return Figures(seconds, 0.0, await long_tasks(page))
 
@@ -173,7 +176,8 @@ async def run(rounds: int) -> int:
                 whole = tables == text.count("| Event |")
                 failed |= not whole
                 print(
-                    f"  round {round_}: {figures.seconds:.1f} s, main thread busy {figures.busy_share:.0%}, "
+                    f"  round {round_}: {figures.seconds:.1f} s, main thread busy {figures.busy_share:.0%} "
+                    f"({figures.busy_seconds:.1f} s), "
                     f"tasks over 50 ms: {len(over)}, longest {longest(figures)}, "
                     f"all {tables} tables drawn: {'yes' if whole else 'NO'}"
                 )
@@ -182,12 +186,17 @@ async def run(rounds: int) -> int:
             simulator.token_delay = 0.0
             for name, hard in (("200,000-character word", LONG_WORD), ("500-level nested list", NESTED_LIST)):
                 page = await fresh_page(browser, url)
-                streamed = await answer(page, simulator, hard, f"Something hard: {name}")
-                again = await reload(page)
-                print(
-                    f"{name}: streamed in {streamed.seconds:.1f} s, longest task {longest(streamed)}; "
-                    f"drawn again on reload in {again.seconds:.2f} s, longest task {longest(again)}"
-                )
+                try:
+                    streamed = await answer(page, simulator, hard, f"Something hard: {name}", HARD_TIMEOUT_MS)
+                    again = await reload(page, HARD_TIMEOUT_MS)
+                except PlaywrightTimeoutError:
+                    failed = True
+                    print(f"{name}: not drawn within {HARD_TIMEOUT_MS // 1000} s: the tab is frozen")
+                else:
+                    print(
+                        f"{name}: streamed in {streamed.seconds:.1f} s, longest task {longest(streamed)}; "
+                        f"drawn again on reload in {again.seconds:.2f} s, longest task {longest(again)}"
+                    )
                 await page.context.close()
         finally:
             await browser.close()
