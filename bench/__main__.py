@@ -16,12 +16,15 @@ import time
 import aiohttp
 from aiohttp import web
 
+from chat import Settings
+
 from . import report
 from .answers import BenchSimulator
 from .load import Target
 from .processes import RelayProcess, raise_fd_limit
 from .profile import Profile, sample
 from .scenarios import AbortPlan, AbortRun, Bench, LoadRun, SaturationStep, Scenario
+from .worst_case import MemoryPlan, MemoryRun, measure_memory, memory_text
 
 ONE = Scenario("1 stream", 1, words=10, token_delay=0.01, rounds=60)
 HUNDRED = Scenario("100 streams", 100, words=150, token_delay=0.02, rounds=2)
@@ -33,6 +36,8 @@ SMOKE = (
 )
 ABORTS = AbortPlan(100)
 SMOKE_ABORTS = AbortPlan(5, spread=0.1, settle=0.5)  # the relay closes its upstream within milliseconds
+MEMORY = MemoryPlan(100, runs=3)
+SMOKE_MEMORY = MemoryPlan(10, runs=1)
 SATURATION_BUDGET = 60.0  # seconds
 
 
@@ -50,6 +55,8 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     await runner.setup()
     runs: list[LoadRun] = []
     aborts: list[AbortRun] = []
+    memory: list[MemoryRun] = []
+    memory_plan = SMOKE_MEMORY if smoke else MEMORY
     steps: list[SaturationStep] = []
     spied: Profile | None = None
     try:
@@ -90,6 +97,8 @@ async def benchmark(smoke: bool, profile: bool) -> int:
                 for target, _ in bench.targets:
                     progress(f"client aborts, {phase} upstream -> {target.name}")
                     aborts.append(await bench.abort(phase, target, abort_plan))
+            progress(f"worst-case memory: {memory_plan.streams} streams held open, in {memory_plan.runs} fresh relays")
+            memory = await measure_memory(simulator, session, upstream + "/", memory_plan)
     finally:
         await runner.cleanup()
 
@@ -100,6 +109,8 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     print("client aborts: upstream stream end (at the simulator) minus the client's close")
     print()
     print(report.abort_table(aborts))
+    print()
+    print(memory_text(memory_plan, memory, Settings().max_streams))
     if steps:
         print()
         print(report.saturation_table(steps))

@@ -13,6 +13,10 @@ from .settings import Settings
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
+# Request headers are kept as bytes and as text for as long as the answer streams: a total
+# beyond nginx's default buffers (4 x 8 KiB) is refused, so aiohttp's own limits (128 lines of up
+# to 8 KiB) cannot make every open stream cost two megabytes.
+MAX_HEADER_BYTES = 32 * 1024
 # `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
 BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment"})
 
@@ -27,6 +31,8 @@ class ChatRequest:
 
 
 async def read_chat_request(request: web.Request, settings: Settings) -> ChatRequest:
+    if sum(len(name) + len(value) for name, value in request.raw_headers) > MAX_HEADER_BYTES:
+        raise ChatError(431, "headers_too_large", f"The request's headers are larger than {MAX_HEADER_BYTES} bytes.")
     if request.content_type != "application/json":
         raise ChatError(415, "unsupported_media_type", "Send the conversation as application/json.")
     try:

@@ -35,6 +35,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
             for observer in observers:
                 observer.started(outcome)
             completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens)
+            del chat, messages  # the completion holds the conversation until it is sent, and no longer
             try:
                 async with completion as upstream:
                     sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)

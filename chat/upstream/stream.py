@@ -94,6 +94,7 @@ class CompletionStream:
         except SignInFailed as error:
             log.warning("could not sign in to the model service: %.300r", str(error))
             raise sign_in_failed() from error
+        self._forget_request()
         self._events = self._read(body_chunks(self._response))
         return self._events
 
@@ -104,6 +105,15 @@ class CompletionStream:
             await self._events.aclose()
         if self._response is not None:
             await self._response.aclose()
+
+    def _forget_request(self) -> None:
+        """Drop the conversation once it is sent: the body (its messages) and the SDK's serialized
+        copy, which the response's request holds. With a 200,000-character conversation they were
+        1.5 MiB of every open stream, for nothing once the answer has begun."""
+        assert self._response is not None
+        self._body = {}
+        sent = self._response.request
+        self._response.request = httpx2.Request(sent.method, sent.url)
 
     async def _open(self) -> httpx2.Response:
         """Ask the endpoints in turn until one answers: before the first byte reaches the browser,
