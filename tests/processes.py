@@ -29,6 +29,11 @@ async def start_server(port: int, *, cwd: Path, host: str = "127.0.0.1", **env: 
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 20)
-    assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert line.startswith(f"chat server on http://{host}:{port}/".encode()), line
+    except BaseException:  # not handed to the test, so nobody else would stop it
+        process.kill()
+        await process.wait()
+        raise
     return process
