@@ -18,6 +18,11 @@ from chat.simulator import Simulator
 from .typedefs import Client, ClientFactory, StartUp
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The longest tests start first, so that no worker is left running one of them alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def dialect() -> str:
     """The upstream API the app speaks: `chat` (Chat Completions), or `responses` where a test

@@ -17,10 +17,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# pip takes seconds to find nothing to do: install when the declared packages changed since the last
+# install (the stamp names them). Remove .venv/.installed-* to install again all the same.
+installed=".venv/.installed-$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -e "$installed" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  rm -f .venv/.installed-* && touch "$installed"
+fi
 
 .venv/bin/ruff check .            # lint (pyproject.toml)
 .venv/bin/ruff format --check .   # one formatting everywhere
 .venv/bin/python -m mypy          # strict typing (setup.cfg)
 node --test tests/js/
-.venv/bin/python -m pytest "$@"
+# Two workers: most tests wait on sockets, timers and Chromium more than on a core. At the end, the
+# slowest tests, to keep the suite quick.
+.venv/bin/python -m pytest --numprocesses=2 --durations=15 "$@"

@@ -7,9 +7,12 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 async def test_bench_smoke_runs_and_every_text_is_exact() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
