@@ -34,7 +34,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
             state.warned_about_proxy = True
             log.warning(untrusted_proxy_warning(request, settings))
         if request.match_info.route.name not in OPEN_ROUTES:
-            request[client_id_key] = identify(request, settings, state.throttle).client
+            request[client_id_key] = (await identify(request, settings, state.throttle)).client
             if request.method == "POST":
                 check_origin(request, settings)
     except SignInRefused as refused:

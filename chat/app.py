@@ -28,18 +28,24 @@ from .keys import (
     metrics_key,
     observers_key,
     open_streams_key,
+    quota_key,
     settings_key,
+    shared_state_key,
     token_provider_key,
     upstream_key,
     usage_key,
 )
 from .limits import OpenStreams
 from .metrics import ChatMetrics
+from .quota import DailyQuota
 from .routes import WEB_DIR, setup_routes
 from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
+from .shared_state import SharedState
+from .sign_in import SignInThrottle
 from .simulator import Simulator
 from .upstream import Endpoint, EndpointPool, TokenProvider, Upstream, create_client
 from .usage import MemoryUsageStore, UsageAccounting
+from .usage_redis import RedisUsageStore
 
 log = logging.getLogger("chat")
 
@@ -122,22 +128,40 @@ def create_app(settings: Settings, *, token_provider: TokenProvider | None = Non
     app[settings_key] = settings
     if token_provider is not None:
         app[token_provider_key] = token_provider
-    app[open_streams_key] = OpenStreams(settings)
-    app[access_state_key] = AccessState()
+    app[shared_state_key] = shared = SharedState(settings.redis_url)
+    app[open_streams_key] = OpenStreams(settings, shared)
+    app[access_state_key] = AccessState(throttle=SignInThrottle(shared))
     app[observers_key] = []
     # Told of each chat request as it ends: usage accounting, and the metrics unless turned off.
-    app[usage_key] = UsageAccounting(MemoryUsageStore())
+    app[usage_key] = UsageAccounting(RedisUsageStore(shared) if shared.enabled else MemoryUsageStore())
     app[observers_key].append(app[usage_key])
+    app[quota_key] = DailyQuota(settings, shared)
+    if app[quota_key].enabled:
+        app[observers_key].append(app[quota_key])
     if settings.metrics:
         app[metrics_key] = ChatMetrics(settings)
         app[observers_key].append(app[metrics_key])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
+    app.cleanup_ctx.append(shared_state_context)
     app.cleanup_ctx.append(upstream_context)
     app.on_shutdown.append(end_open_streams)
     app.on_response_prepare.append(add_security_headers)
     app[connections_key] = serve_chat_connections(app, security_headers(settings.frame_ancestors))
     setup_routes(app)
     return app
+
+
+async def shared_state_context(app: web.Application) -> AsyncIterator[None]:
+    """Renew this process's stream leases in Redis while it runs; close the connections at the end."""
+    renewing = asyncio.create_task(app[open_streams_key].renew_leases()) if app[shared_state_key].enabled else None
+    try:
+        yield
+    finally:
+        if renewing is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        await app[shared_state_key].close()
 
 
 async def upstream_context(app: web.Application) -> AsyncIterator[None]:

@@ -1,71 +1,117 @@
 """The open streams: how many one client, and everyone together, may hold at once and start per
-minute, and the handler tasks behind them, so that shutdown can end each one politely."""
+minute, and the handler tasks behind them, so that shutdown can end each one politely.
+
+With CHAT_REDIS_URL the counts are shared by every process: each open stream holds a lease in
+Redis that this process renews while the stream lives, so a process that dies frees its places
+within the lease time. Without Redis, or while it is unreachable, each process counts its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import itertools
 import math
+import os
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import redis.asyncio as redis
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from .errors import ChatError
 from .settings import Settings
+from .shared_state import SharedState, Unavailable
 
-WINDOW = 60.0  # seconds of the per-client request count
+KEY_PREFIX = "chat"
+
+# Atomically: forget expired leases, then take one if the client and everyone are below their limits.
+# KEYS: the client's leases, everyone's leases. ARGV: lease, ttl in ms, max per client, max in all.
+# Returns {0, 0} when taken, {1, held} when the client is at its limit, {2, held} when everyone is.
+ACQUIRE = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local mine = redis.call('ZCARD', KEYS[1])
+if mine >= tonumber(ARGV[3]) then return {1, mine} end
+local all = redis.call('ZCARD', KEYS[2])
+if all >= tonumber(ARGV[4]) then return {2, all} end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+redis.call('PEXPIRE', KEYS[2], ttl * 2)
+return {0, 0}
+"""
+
+# KEYS: the client's leases, everyone's leases. ARGV: ttl in ms, then the leases to extend.
+RENEW = """
+local time = redis.call('TIME')
+local expiry = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i])
+  redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]) * 2)
+return 0
+"""
 
 
 class OpenStreams:
     """One registry of the streams being answered, counted per client and in all."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
         self._max_streams = settings.max_streams
         self._max_per_client = settings.max_streams_per_client
-        self._per_minute = settings.requests_per_minute
+        self._lease_ttl_ms = round(settings.stream_lease_seconds * 1000)
+        self._shared = shared or SharedState(None)
         self._per_client: collections.Counter[str] = collections.Counter()
+        self._leases: dict[str, str] = {}  # lease held in Redis -> its client
+        self._lease_ids = (f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
         self._tasks: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._recent: dict[str, collections.deque[float]] = {}
-        self._next_sweep = 0.0
+        self._rate = RateLimitItemPerMinute(settings.requests_per_minute) if settings.requests_per_minute else None
+        self._local_window = MovingWindowRateLimiter(MemoryStorage())
+        self._shared_window: MovingWindowRateLimiter | None = None
+        if self._shared.client is not None:
+            storage = RedisStorage(
+                "async+" + (self._shared.url or ""),
+                implementation="redispy",
+                # limits' Redis bridge takes an existing pool (its typing lists only scalar options).
+                connection_pool=self._shared.client.connection_pool,  # type: ignore[arg-type]
+                key_prefix=f"{KEY_PREFIX}:rate",
+            )
+            self._shared_window = MovingWindowRateLimiter(storage)
         self.closing = False
 
     def __len__(self) -> int:
         return len(self._tasks)
 
-    @contextlib.contextmanager
-    def admit(self, client: str) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def admit(self, client: str) -> AsyncIterator[None]:
         """Hold one of the client's stream places for the calling task; 429 when none is free."""
-        self._count_request(client)
-        if self._per_client[client] >= self._max_per_client:
-            raise ChatError(
-                429,
-                "too_many_streams",
-                f"You already have {self._per_client[client]} answers streaming. Wait for one to finish or stop it.",
-                retry_after=1,
-            )
-        if len(self._tasks) >= self._max_streams:
-            raise ChatError(
-                429,
-                "server_busy",
-                "The server is answering as many chats as it can. Try again in a few seconds.",
-                retry_after=5,
-            )
+        await self._count_request(client)
+        lease = await self._take_place(client)
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        self._per_client[client] += 1
         self._idle.clear()
         try:
             yield
         finally:
-            self._tasks.discard(task)
-            self._per_client[client] -= 1
-            if not self._per_client[client]:
-                del self._per_client[client]
-            if not self._tasks:
-                self._idle.set()
+            try:
+                await self._give_back(client, lease)
+            finally:
+                self._tasks.discard(task)
+                if not self._tasks:
+                    self._idle.set()
 
     async def wait_until_idle(self) -> None:
         await self._idle.wait()
@@ -76,28 +122,109 @@ class OpenStreams:
         for task in self._tasks:
             task.cancel()
 
-    def _count_request(self, client: str) -> None:
-        if not self._per_minute:
-            return
-        now = time.monotonic()
-        self._sweep(now)
-        recent = self._recent.setdefault(client, collections.deque())
-        while recent and recent[0] <= now - WINDOW:
-            recent.popleft()
-        if len(recent) >= self._per_minute:
-            retry_after = max(1, math.ceil(recent[0] + WINDOW - now))
-            raise ChatError(
-                429,
-                "rate_limited",
-                f"You have sent {self._per_minute} messages in the last minute. Try again in {retry_after} seconds.",
-                retry_after=retry_after,
-            )
-        recent.append(now)
+    async def renew_leases(self) -> None:
+        """Keep this process's leases alive while their streams are (run for the app's lifetime)."""
+        while True:
+            await asyncio.sleep(self._lease_ttl_ms / 3000)
+            by_client: dict[str, list[str]] = collections.defaultdict(list)
+            for lease, client in list(self._leases.items()):
+                by_client[client].append(lease)
+            for client, leases in by_client.items():
+                with contextlib.suppress(Unavailable):
+                    await self._shared.run(self._renewal(client, leases))
 
-    def _sweep(self, now: float) -> None:
-        """Forget clients that sent nothing for a whole window, so the table cannot grow without end."""
-        if now < self._next_sweep:
+    def _renewal(self, client: str, leases: list[str]) -> Callable[[redis.Redis], Awaitable[object]]:
+        async def renew(r: redis.Redis) -> object:
+            return await r.eval(RENEW, 2, *_keys(client), self._lease_ttl_ms, *leases)
+
+        return renew
+
+    async def _take_place(self, client: str) -> str | None:
+        """A lease in Redis, or None for a place counted in this process."""
+        lease = next(self._lease_ids)
+        try:
+            verdict, held = await self._shared.run(
+                lambda r: r.eval(
+                    ACQUIRE, 2, *_keys(client), lease, self._lease_ttl_ms, self._max_per_client, self._max_streams
+                )
+            )
+        except Unavailable:
+            self._check_local(client)
+            self._per_client[client] += 1
+            return None
+        if verdict == 1:
+            raise _too_many_streams(held)
+        if verdict == 2:
+            raise _server_busy()
+        self._leases[lease] = client
+        return lease
+
+    def _check_local(self, client: str) -> None:
+        if self._per_client[client] >= self._max_per_client:
+            raise _too_many_streams(self._per_client[client])
+        if len(self._tasks) >= self._max_streams:
+            raise _server_busy()
+
+    async def _give_back(self, client: str, lease: str | None) -> None:
+        if lease is None:
+            self._per_client[client] -= 1
+            if not self._per_client[client]:
+                del self._per_client[client]
             return
-        self._next_sweep = now + WINDOW
-        for client in [c for c, recent in self._recent.items() if not recent or recent[-1] <= now - WINDOW]:
-            del self._recent[client]
+        del self._leases[lease]
+        with contextlib.suppress(Unavailable):  # else it expires with its lease time
+            await asyncio.shield(self._shared.run(lambda r: _release(r, client, lease)))
+
+    async def _count_request(self, client: str) -> None:
+        if self._rate is None:
+            return
+        rate = self._rate
+        window = self._local_window
+        if self._shared_window is not None:
+            shared = self._shared_window
+            try:
+                allowed = await self._shared.run(lambda _: shared.hit(rate, client))
+                window = shared
+            except Unavailable:
+                allowed = await window.hit(rate, client)
+        else:
+            allowed = await window.hit(rate, client)
+        if allowed:
+            return
+        stats = await window.get_window_stats(rate, client)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise ChatError(
+            429,
+            "rate_limited",
+            f"You have sent {rate.amount} messages in the last minute. Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+
+
+def _keys(client: str) -> tuple[str, str]:
+    return f"{KEY_PREFIX}:streams:{client}", f"{KEY_PREFIX}:streams"
+
+
+async def _release(client: redis.Redis, owner: str, lease: str) -> None:
+    async with client.pipeline(transaction=False) as pipe:
+        for key in _keys(owner):
+            pipe.zrem(key, lease)
+        await pipe.execute()
+
+
+def _too_many_streams(held: int) -> ChatError:
+    return ChatError(
+        429,
+        "too_many_streams",
+        f"You already have {held} answers streaming. Wait for one to finish or stop it.",
+        retry_after=1,
+    )
+
+
+def _server_busy() -> ChatError:
+    return ChatError(
+        429,
+        "server_busy",
+        "The server is answering as many chats as it can. Try again in a few seconds.",
+        retry_after=5,
+    )

@@ -11,7 +11,16 @@ from aiohttp import web
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
 from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from .keys import access_state_key, client_id_key, observers_key, open_streams_key, settings_key, upstream_key
+from .keys import (
+    access_state_key,
+    client_id_key,
+    observers_key,
+    open_streams_key,
+    quota_key,
+    settings_key,
+    shared_state_key,
+    upstream_key,
+)
 from .limits import OpenStreams
 from .outcome import Outcome
 from .sse import ClientTooSlow, SseResponse, frame
@@ -27,13 +36,16 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
     observers = app[observers_key]
     sse: SseResponse | None = None
     try:
-        with open_streams.admit(outcome.client):
+        async with open_streams.admit(outcome.client):
             chat = await read_chat_request(request, settings)
+            if (quota := app[quota_key]).enabled:
+                await quota.check(outcome.client)  # before the upstream request; an answer begun is never cut
             messages = with_system_prompt(chat.messages, settings.system_prompt)
             outcome.deployment = chat.deployment
             outcome.prompt_chars = sum(len(message["content"]) for message in messages)
             for observer in observers:
                 observer.started(outcome)
+            app[shared_state_key].answer_started()
             completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens)
             del chat, messages  # the completion holds the conversation until it is sent, and no longer
             try:
@@ -73,6 +85,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         if outcome.deployment is not None:  # the request was read: the observers were told it started
             for observer in observers:
                 observer.finished(outcome)
+            app[shared_state_key].answer_counted()
 
 
 def _resume_if_shutting_down(open_streams: OpenStreams) -> None:

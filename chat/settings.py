@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import importlib.util
 import ipaddress
@@ -209,6 +210,31 @@ def _credentials(item: str | tuple[str, str]) -> tuple[str, str]:
     return user, password
 
 
+def _redis_url(url: str) -> str:
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be a redis://, rediss:// (TLS) or unix:// URL")  # never quoted: it may hold a password
+    return url
+
+
+def _quota_client(item: str) -> str:
+    """`client=tokens`: a user name (`ada`, `user:ada`), a token's name (`token:ci`) or an address (`ip:...`)."""
+    client, equals, amount = item.rpartition("=")
+    kind, colon, name = client.partition(":")
+    if not colon:
+        kind, name = "user", client
+    if not equals or kind not in ("user", "token", "ip") or not name or not amount.isdigit():
+        raise ValueError(f"must hold client=tokens pairs such as ada=500000 or token:ci=2000000, not {_shown(item)}")
+    return f"{kind}:{name}={int(amount)}"
+
+
+def _time_of_day(value: str) -> str:
+    try:
+        datetime.time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be a time of day in UTC such as 06:00, not {_shown(value)}") from None
+    return value
+
+
 def _host_pattern(pattern: str) -> str:
     """A host name (`chat.example.com`), every name under a domain (`*.example.com`), or `*` for any."""
     name = pattern.lower().removeprefix("*.")
@@ -285,6 +311,14 @@ class Settings:
     max_streams: int = setting(1000, "CHAT_MAX_STREAMS", int, 1, 1_000_000)
     max_streams_per_client: int = setting(10, "CHAT_MAX_STREAMS_PER_CLIENT", int, 1, 1_000_000)
     requests_per_minute: int = setting(60, "CHAT_REQUESTS_PER_MINUTE", int, 0, 1_000_000)  # 0: no limit
+    # Shared by every process that names the same Redis: open streams, message rates, failed sign-ins, usage.
+    redis_url: str | None = setting(None, "CHAT_REDIS_URL", str, check=_redis_url, repr=False)
+    # How long a stream's place in Redis outlives the process holding it, if that process dies.
+    stream_lease_seconds: float = setting(10.0, "CHAT_STREAM_LEASE_SECONDS", float, 0.5, 600)
+    # Tokens (prompt, completion and reasoning) a client may use per day; 0: no quota.
+    tokens_per_day: int = setting(0, "CHAT_TOKENS_PER_DAY", int, 0, 10**12)
+    token_quotas: tuple[str, ...] = setting((), "CHAT_TOKEN_QUOTAS", tuple, check=_quota_client)  # client=tokens
+    quota_reset: str = setting("00:00", "CHAT_QUOTA_RESET", str, check=_time_of_day)  # UTC time of day
     write_timeout: float = setting(30.0, "CHAT_WRITE_TIMEOUT", float, 0.1, 3600)  # a client reading nothing
     body_timeout: float = setting(30.0, "CHAT_BODY_TIMEOUT", float, 0.1, 3600)  # longest wait for a body
 
@@ -390,6 +424,15 @@ class Settings:
     @property
     def simulated(self) -> bool:
         return self.backend == "simulator"
+
+    @property
+    def token_quota_overrides(self) -> dict[str, int]:
+        """Per-client daily quotas that replace CHAT_TOKENS_PER_DAY, by client identity."""
+        return {client: int(amount) for client, _, amount in (item.rpartition("=") for item in self.token_quotas)}
+
+    @property
+    def quota_reset_time(self) -> datetime.time:
+        return datetime.time.fromisoformat(self.quota_reset)
 
     @functools.cached_property
     def endpoints(self) -> tuple[EndpointConfig, ...]:

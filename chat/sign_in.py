@@ -16,6 +16,7 @@ from aiohttp import web
 from .errors import ChatError
 from .proxies import client_address, from_trusted_proxy
 from .settings import Settings
+from .shared_state import SharedState, Unavailable
 
 USER_CAP = 128  # characters of a user name kept from a header, for limits and logs
 FREE_FAILURES = {"address": 5, "user": 10}  # failures before each further one costs a wait
@@ -49,16 +50,51 @@ class _Failures:
     blocked_until: float
 
 
+# KEYS: the counters of an address and maybe a user name. ARGV: free failures of each, first wait,
+# longest wait, seconds after which a count is forgotten. Counts one failure on each.
+FAILED = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
+for i, key in ipairs(KEYS) do
+  local count = redis.call('HINCRBY', key, 'count', 1)
+  redis.call('EXPIRE', key, tonumber(ARGV[#KEYS + 3]))
+  local beyond = count - tonumber(ARGV[i])
+  if beyond >= 0 then
+    local wait = math.min(tonumber(ARGV[#KEYS + 2]), tonumber(ARGV[#KEYS + 1]) * 2 ^ beyond)
+    redis.call('HSET', key, 'blocked_until', tostring(now + wait))
+  end
+end
+return 0
+"""
+
+# KEYS: the counters. Returns the longest wait still to run, in milliseconds.
+WAIT = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local until_ = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
+  if until_ - now > wait then wait = until_ - now end
+end
+return math.ceil(wait * 1000)
+"""
+
+
 class SignInThrottle:
     """Counts failed sign-ins per address and per user name; beyond a few, each further attempt
-    must wait twice as long as the last (429 with Retry-After), whatever its credentials."""
+    must wait twice as long as the last (429 with Retry-After), whatever its credentials. Shared
+    through Redis when it is set and reachable, else counted in this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedState | None = None) -> None:
+        self._shared = shared or SharedState(None)
         self._failures: dict[str, _Failures] = {}
 
-    def check(self, keys: list[str]) -> None:
-        now = time.monotonic()
-        wait = max((f.blocked_until - now for key in keys if (f := self._failures.get(key))), default=0.0)
+    async def check(self, keys: list[str]) -> None:
+        try:
+            wait = await self._shared.run(lambda r: r.eval(WAIT, len(keys), *_redis_keys(keys))) / 1000
+        except Unavailable:
+            now = time.monotonic()
+            wait = max((f.blocked_until - now for key in keys if (f := self._failures.get(key))), default=0.0)
         if wait > 0:
             seconds = math.ceil(wait)
             raise ChatError(
@@ -68,7 +104,16 @@ class SignInThrottle:
                 retry_after=seconds,
             )
 
-    def failed(self, keys: list[str]) -> None:
+    async def failed(self, keys: list[str]) -> None:
+        free = [FREE_FAILURES[key.partition(":")[0]] for key in keys]
+        try:
+            await self._shared.run(
+                lambda r: r.eval(FAILED, len(keys), *_redis_keys(keys), *free, FIRST_WAIT, LONGEST_WAIT, FORGET_AFTER)
+            )
+        except Unavailable:
+            self._failed_here(keys)
+
+    def _failed_here(self, keys: list[str]) -> None:
         now = time.monotonic()
         if len(self._failures) >= MAX_TRACKED:
             self._forget_old(now)
@@ -89,7 +134,11 @@ class SignInThrottle:
             del self._failures[key]
 
 
-def identify(request: web.Request, settings: Settings, throttle: SignInThrottle) -> Identity:
+def _redis_keys(keys: list[str]) -> list[str]:
+    return [f"chat:sign-in:{key}" for key in keys]
+
+
+async def identify(request: web.Request, settings: Settings, throttle: SignInThrottle) -> Identity:
     """The client's identity for limits and logs; never a secret. 401 when sign-in fails, 429 while
     the address or the user name must wait after failing too often."""
     address = client_address(request, settings)
@@ -102,13 +151,13 @@ def identify(request: web.Request, settings: Settings, throttle: SignInThrottle)
     credentials = credentials.strip()
     user = _basic_user_name(credentials) if scheme.lower() == "basic" else None
     keys = [f"address:{address}"] + ([f"user:{user[:USER_CAP]}"] if user else [])
-    throttle.check(keys)
+    await throttle.check(keys)
     if scheme.lower() == "bearer" and (token := _token_client(credentials, settings)):
         return Identity(token, address)
     if scheme.lower() == "basic" and (known := _basic_user(credentials, settings)):
         return Identity(f"user:{known}", address)
     if scheme:  # an attempt that failed; a browser's first request without credentials is no attempt
-        throttle.failed(keys)
+        await throttle.failed(keys)
     raise SignInRefused(address, user, ask_for_basic=bool(settings.basic_auth))
 
 

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 from .errors import ChatError
-from .keys import client_id_key, settings_key, usage_key
+from .keys import client_id_key, quota_key, settings_key, usage_key
 from .usage import Usage, UsageRow, summed
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -72,7 +72,14 @@ async def _usage(request: web.Request) -> web.Response:
             raise _invalid("Your own use is for today and this month; day, month and format go with scope=all.")
         month = Period.month(today)
         rows = await accounting.store.for_client(client, month.since)
-        return _json({"client": client, "today": _summary(Period.day(today), rows), "month": _summary(month, rows)})
+        own: dict[str, object] = {
+            "client": client,
+            "today": _summary(Period.day(today), rows),
+            "month": _summary(month, rows),
+        }
+        if quota := await request.app[quota_key].state(client):
+            own["quota"] = quota.as_dict()  # the daily budget: limit, used, when it renews
+        return _json(own)
     if query["scope"] != "all":
         raise _invalid("scope is own (the default) or all.")
     if client not in request.app[settings_key].usage_admins:

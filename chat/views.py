@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .keys import open_streams_key, settings_key, upstream_key
+from .keys import open_streams_key, settings_key, shared_state_key, upstream_key
 
 
 @aiohttp_jinja2.template("index.html")
@@ -39,6 +39,8 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "mode": request.app[settings_key].backend,
             "open_streams": len(request.app[open_streams_key]),
+            # Reported, never a failure: a load balancer must not take every process out with Redis.
+            "redis": await request.app[shared_state_key].check(),
             "endpoints": upstream.pool.states() if (upstream := request.app.get(upstream_key)) else [],
         }
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from bench.processes import environment_without_settings
 from chat import Settings, create_app
 from chat.simulator import Simulator
 
+from .redis_server import RedisServer
 from .typedefs import Client, ClientFactory, StartUp
 
 
@@ -96,3 +98,25 @@ def start_up(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         return returncode, stdout, stderr
 
     return run
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session's tests of shared state."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
+    """The session's redis-server, empty, and running again after a test that stopped it."""
+    redis_session.flush()
+    try:
+        yield redis_session
+    finally:
+        if not redis_session.running:
+            redis_session.start()

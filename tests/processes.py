@@ -37,3 +37,22 @@ async def start_server(port: int, *, cwd: Path, host: str = "127.0.0.1", **env: 
         await process.wait()
         raise
     return process
+
+
+async def start_logged_server(port: int, log: Path, **env: str) -> asyncio.subprocess.Process:
+    """`python server.py --port PORT` writing its log to `log` (a long run would fill a pipe nobody reads)."""
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(SERVER),
+            "--port",
+            str(port),
+            env=server_environment(**env),
+            cwd=log.parent,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 60)  # a busy machine imports slowly
+    assert line.startswith(f"chat server on http://127.0.0.1:{port}/".encode()), line
+    return process

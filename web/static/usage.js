@@ -7,10 +7,22 @@ const USAGE_URL = "api/usage"; // relative: the page may be mounted under a path
 const NUMBER = new Intl.NumberFormat("en-US");
 
 /**
- * The line to show for a /api/usage answer, or null when there is nothing to show.
- * @param {{today?: {total_tokens?: number, estimated?: {total_tokens?: number}}}} usage
+ * The line to show for a /api/usage answer, or null when there is nothing to show. With a daily
+ * quota it says, in plain words, how much of it is used and when it renews.
+ * @param {{today?: {total_tokens?: number}, quota?: {limit: number, used: number, resets_at: string}}} usage
  */
 export function usageLine(usage) {
+  const quota = usage?.quota;
+  if (quota && Number.isFinite(quota.limit) && Number.isFinite(quota.used)) {
+    const renews = new Date(quota.resets_at);
+    const time = Number.isNaN(renews.getTime())
+      ? "midnight UTC"
+      : `${String(renews.getUTCHours()).padStart(2, "0")}:${String(renews.getUTCMinutes()).padStart(2, "0")} UTC`;
+    if (quota.used >= quota.limit) {
+      return `Today's ${NUMBER.format(quota.limit)} tokens are used up; they renew at ${time}`;
+    }
+    return `Today: ${NUMBER.format(quota.used)} of ${NUMBER.format(quota.limit)} tokens · renews at ${time}`;
+  }
   const total = Number(usage?.today?.total_tokens);
   if (!Number.isFinite(total) || total <= 0) return null;
   return `Today: ${NUMBER.format(total)} ${total === 1 ? "token" : "tokens"}`;

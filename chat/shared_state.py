@@ -1,0 +1,150 @@
+"""The link to Redis, when CHAT_REDIS_URL is set: state that every process and machine shares.
+
+Redis may go away. Each use then falls back to this process's own state, one line is logged per
+interval, and Redis is tried again a few seconds later, so that chat keeps working and the server
+picks Redis up again without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from .log_lines import line
+
+T = TypeVar("T")
+
+RETRY_AFTER = 3.0  # seconds without asking Redis after it failed
+LOG_INTERVAL = 60.0  # at most one line about an unreachable Redis per interval
+TIMEOUT = 0.5  # seconds for a connection or a command: a stuck Redis must not hold a chat
+
+
+class Unavailable(Exception):
+    """Redis is off, or unreachable right now: use this process's own state."""
+
+
+class SharedState:
+    def __init__(self, url: str | None, logger: logging.Logger | None = None) -> None:
+        self.url = url
+        self.client: redis.Redis | None = None
+        if url is not None:
+            self.client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=TIMEOUT,
+                socket_timeout=TIMEOUT,
+                retry_on_timeout=False,
+                health_check_interval=30,
+            )
+        self._log = logger or logging.getLogger("chat.redis")
+        self._pending: set[asyncio.Task[None]] = set()
+        self._answers = 0
+        self._no_answers = asyncio.Event()
+        self._no_answers.set()
+        self._down = False
+        self._down_until = 0.0
+        self._logged_at = -LOG_INTERVAL
+        self._failures_unlogged = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None
+
+    @property
+    def status(self) -> str:
+        """For /healthz: off, ok, or unreachable."""
+        if self.client is None:
+            return "off"
+        return "unreachable" if time.monotonic() < self._down_until else "ok"
+
+    async def run(self, command: Callable[[redis.Redis], Awaitable[T]]) -> T:
+        """`command` against Redis; Unavailable when it is off, resting after a failure, or fails now."""
+        if self.client is None or time.monotonic() < self._down_until:
+            raise Unavailable
+        try:
+            result = await command(self.client)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            raise Unavailable from error
+        if self._down:
+            self._down = False
+            self._failures_unlogged = 0
+            self._logged_at = -LOG_INTERVAL
+            self._log.warning(line("chat redis-back", redis=_without_password(self.url or "")))
+        return result
+
+    async def check(self) -> str:
+        """Ask Redis now (for /healthz), whatever the resting period says."""
+        if self.client is None:
+            return "off"
+        self._down_until = 0.0
+        try:
+            await self.run(lambda client: client.ping())
+        except Unavailable:
+            return "unreachable"
+        return "ok"
+
+    def spawn(self, command: Callable[[redis.Redis], Awaitable[object]], fallback: Callable[[], None]) -> None:
+        """Run `command` without waiting for it (a count added as an answer ends); `fallback` if it
+        cannot be."""
+
+        async def run() -> None:
+            try:
+                await self.run(command)
+            except Unavailable:
+                fallback()
+
+        task = asyncio.create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def answer_started(self) -> None:
+        """An answer is under way whose counts will be spawned as it ends (see `settled`)."""
+        self._answers += 1
+        self._no_answers.clear()
+
+    def answer_counted(self) -> None:
+        self._answers -= 1
+        if not self._answers:
+            self._no_answers.set()
+
+    async def settled(self) -> None:
+        """Once every answer under way has ended and its counts have reached Redis (or their fallback)."""
+        await self._no_answers.wait()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.settled()
+        if self.client is not None:
+            await self.client.aclose()
+
+    def _failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self._down = True
+        self._down_until = now + RETRY_AFTER
+        self._failures_unlogged += 1
+        if now - self._logged_at >= LOG_INTERVAL:
+            self._log.warning(
+                line(
+                    "chat redis-unreachable",
+                    redis=_without_password(self.url or ""),
+                    error=f"{type(error).__name__}: {error}",
+                    failures=self._failures_unlogged,
+                    advice="limits and usage count per process until it is back",
+                )
+            )
+            self._logged_at = now
+            self._failures_unlogged = 0
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + parts.path
