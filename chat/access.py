@@ -74,8 +74,16 @@ def _foreign() -> ChatError:
 
 
 def exposure_warning(settings: Settings) -> str | None:
-    """A loud line for start-up when anyone on the network could spend the quota."""
-    if settings.access_controlled or _is_loopback(settings.host):
+    """A loud line for start-up when anyone on the network could spend the quota: listening beyond
+    loopback, or behind a proxy that forwards other people's requests, with no sign-in."""
+    if settings.access_controlled:
+        return None
+    if settings.trusted_proxies:
+        return (
+            "WARNING: behind the proxies of CHAT_TRUSTED_PROXIES with no access control: anyone who can reach "
+            "them can chat on your quota. Set CHAT_BASIC_AUTH, CHAT_API_TOKENS or CHAT_TRUSTED_USER_HEADER."
+        )
+    if _is_loopback(settings.host):
         return None
     return (
         f"WARNING: listening on {settings.host} with no access control: anyone who can reach this port "

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from chat import Settings, SettingsError
+from chat.access import exposure_warning
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body, read_events
@@ -215,3 +216,9 @@ async def test_a_huge_token_request_is_refused_by_default(client: Client, simula
     assert simulator.requests[-1].body["max_completion_tokens"] == 32768
     await (await client.post("/api/chat", json=chat_body())).read()
     assert "max_completion_tokens" not in simulator.requests[-1].body  # the model's own default
+
+
+def test_a_proxy_without_sign_in_is_warned_about_at_start_up() -> None:
+    warning = exposure_warning(Settings(trusted_proxies=("127.0.0.1",)))
+    assert warning is not None and "CHAT_TRUSTED_PROXIES with no access control" in warning
+    assert exposure_warning(Settings(trusted_proxies=("127.0.0.1",), api_tokens=("a-token-of-enough-chars",))) is None
