@@ -47,6 +47,8 @@ OUTCOMES = frozenset(
         "max_tokens_too_large",
         "message_too_long",
         "operation_not_supported",
+        "quota_exceeded",
+        "headers_too_large",
         "rate_limited",
         "request_timeout",
         "server_busy",
@@ -135,6 +137,9 @@ class ChatMetrics:
 
     def started(self, outcome: Outcome) -> None:
         self.streams_open.inc()
+
+    def refused(self, outcome: Outcome) -> None:
+        self.requests.labels(outcome.name if outcome.name in OUTCOMES else OTHER).inc()
 
     def finished(self, outcome: Outcome) -> None:
         self.streams_open.dec()

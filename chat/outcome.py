@@ -129,8 +129,11 @@ class Tokens:
 
 
 class OutcomeObserver(Protocol):
-    """Told of each request that reaches the relay (metrics, usage accounting)."""
+    """Told of each request that reaches the relay (metrics, usage accounting): `started` and
+    `finished` for one that was read and admitted, `refused` for one turned away before that."""
 
     def started(self, outcome: Outcome) -> None: ...
 
     def finished(self, outcome: Outcome) -> None: ...
+
+    def refused(self, outcome: Outcome) -> None: ...

@@ -86,6 +86,9 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
             for observer in observers:
                 observer.finished(outcome)
             app[shared_state_key].answer_counted()
+        else:
+            for observer in observers:
+                observer.refused(outcome)
 
 
 def _resume_if_shutting_down(open_streams: OpenStreams) -> None:

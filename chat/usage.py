@@ -144,6 +144,9 @@ class UsageAccounting:
     def started(self, outcome: Outcome) -> None:
         pass
 
+    def refused(self, outcome: Outcome) -> None:
+        pass  # nothing was asked of the model service
+
     def finished(self, outcome: Outcome) -> None:
         tokens = outcome.tokens()
         if tokens is None or outcome.deployment is None:

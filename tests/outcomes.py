@@ -25,6 +25,9 @@ class FinishedOutcomes:
     def finished(self, outcome: Outcome) -> None:
         self._finished.put_nowait(outcome)
 
+    def refused(self, outcome: Outcome) -> None:
+        self._finished.put_nowait(outcome)
+
     async def next(self) -> Outcome:
         return await asyncio.wait_for(self._finished.get(), WAIT)
 

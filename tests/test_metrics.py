@@ -216,3 +216,11 @@ async def test_the_dashboard_asks_only_for_metrics_the_server_exports(client: Cl
     for expression in expressions:
         for name in re.findall(r"\b((?:chat|gen_ai)_[a-z_]+)[{\[]", expression):
             assert re.sub(r"_(total|bucket|sum|count)$", "", name) in families, f"{name} is not exported"
+
+
+async def test_requests_refused_before_they_are_read_are_counted_too(client: Client) -> None:
+    await (await client.post("/api/chat", data="{", headers={"Content-Type": "application/json"})).read()
+    await (await client.post("/api/chat", json={"messages": []})).read()
+    found = await scrape(client)
+    assert value(found, "chat_requests_total", outcome="invalid_json") == 1
+    assert value(found, "chat_requests_total", outcome="invalid_request") == 1
