@@ -148,3 +148,36 @@ async def test_the_daily_quota_holds_whichever_process_answers(cluster: Cluster,
     # request that arrives within that moment may still pass: at most one more.
     assert statuses[:3] == [200, 200, 200]
     assert statuses.count(200) <= 4 and statuses[-1] == 429
+
+
+async def test_the_nginx_recipe_keeps_a_thinking_model_s_stream_open(
+    tmp_path: Path, upstream: TestServer, simulator: Simulator
+) -> None:
+    """nginx drops a stream silent for proxy_read_timeout; pings keep one open however long the model
+    thinks (here nginx waits 1 s, the model thinks 2.5 s, pings every 0.3 s)."""
+    simulator.profile = "reasoning"
+    simulator.thinking_time = 2.5
+    simulator.script("Thought it through.")
+    port = free_port()
+    env = {
+        "AZURE_OPENAI_ENDPOINT": str(upstream.make_url("/")),
+        "AZURE_OPENAI_API_KEY": simulator.api_key,
+        "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
+        "CHAT_TRUSTED_PROXIES": "127.0.0.1",
+        "CHAT_PING_INTERVAL": "0.3",
+    }
+    process = await start_logged_server(port, tmp_path / "server.log", **env)
+    nginx = NginxServer([port], tmp_path, proxy_read_timeout="1s")
+    try:
+        nginx.start()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{nginx.url}/api/chat", json=chat_body()) as response:
+                assert response.status == 200
+                events, comments = parse_events(await response.text())
+        assert events[-1].name == "done"
+        assert "".join(event.data["content"] for event in events if event.name == "delta") == "Thought it through."
+        assert len(comments) >= 5  # the pings that kept nginx from giving up
+    finally:
+        nginx.stop()
+        process.terminate()
+        await process.wait()
