@@ -25,6 +25,7 @@ from .headers import add_security_headers, security_headers
 from .keys import (
     access_state_key,
     connections_key,
+    default_preset_key,
     metrics_key,
     observers_key,
     open_streams_key,
@@ -39,7 +40,7 @@ from .limits import OpenStreams
 from .metrics import ChatMetrics
 from .quota import DailyQuota
 from .routes import WEB_DIR, setup_routes
-from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings
+from .settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings, SettingsError
 from .shared_state import SharedState
 from .sign_in import SignInThrottle
 from .simulator import Simulator
@@ -120,12 +121,20 @@ def quieten_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
-def create_app(settings: Settings, *, token_provider: TokenProvider | None = None) -> web.Application:
-    """The chat application; `token_provider` lets a host supply its own Entra ID tokens."""
+def create_app(
+    settings: Settings, *, token_provider: TokenProvider | None = None, preset: str | None = None
+) -> web.Application:
+    """The chat application; `token_provider` lets a host supply its own Entra ID tokens, and `preset`
+    names the preset (of CHAT_PRESETS_FILE) its pages and requests use unless they name another."""
     if token_provider is None:
         settings.check_entra_support()
+    preset = preset or settings.default_preset
+    if preset is not None and preset not in settings.presets.presets:
+        raise SettingsError(f"create_app: preset {preset!r} is not a preset of CHAT_PRESETS_FILE")
     app = web.Application(middlewares=[access_control])
     app[settings_key] = settings
+    if preset is not None:
+        app[default_preset_key] = preset
     if token_provider is not None:
         app[token_provider_key] = token_provider
     app[shared_state_key] = shared = SharedState(settings.redis_url)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import TYPE_CHECKING
 
 import orjson
 from aiohttp import web
 
 from .errors import ChatError
 from .settings import Settings
+
+if TYPE_CHECKING:  # at run time, groups.py imports (through the app's keys) what imports this module
+    from .groups import ClientAccess
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
@@ -18,7 +22,7 @@ MESSAGE_FIELDS = frozenset({"role", "content"})
 # to 8 KiB) cannot make every open stream cost two megabytes.
 MAX_HEADER_BYTES = 32 * 1024
 # `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
-BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment"})
+BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment", "preset"})
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
@@ -28,9 +32,12 @@ class ChatRequest:
     messages: list[Message]
     max_tokens: int | None
     deployment: str
+    system_prompt: str
+    reasoning_effort: str | None = None  # None: the deployment's setting (CHAT_REASONING_EFFORT)
+    preset: str | None = None
 
 
-async def read_chat_request(request: web.Request, settings: Settings) -> ChatRequest:
+async def read_chat_request(request: web.Request, settings: Settings, access: ClientAccess) -> ChatRequest:
     if sum(len(name) + len(value) for name, value in request.raw_headers) > MAX_HEADER_BYTES:
         raise ChatError(431, "headers_too_large", f"The request's headers are larger than {MAX_HEADER_BYTES} bytes.")
     if request.content_type != "application/json":
@@ -44,7 +51,7 @@ async def read_chat_request(request: web.Request, settings: Settings) -> ChatReq
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise ChatError(400, "invalid_json", "The request body is not valid JSON.") from None
-    return check_chat_request(document, settings)
+    return check_chat_request(document, settings, access)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -61,46 +68,61 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_chat_request(document: object, settings: Settings) -> ChatRequest:
+def check_chat_request(document: object, settings: Settings, access: ClientAccess) -> ChatRequest:
     if not isinstance(document, dict):
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
         raise _invalid(
-            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens` and `deployment` "
-            "are accepted."
+            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens`, `deployment` "
+            "and `preset` are accepted."
         )
     if "max_completion_tokens" in document and "max_tokens" in document:
         raise _invalid("Send `max_completion_tokens` only; `max_tokens` is its older name.")
+    preset = access.preset(document.get("preset"))
+    offered = preset.deployments if preset and preset.deployments else settings.deployments
+    locked = settings.system_prompt_locked or (preset is not None and preset.system_prompt is not None)
     return ChatRequest(
-        _check_messages(document.get("messages"), settings),
-        _check_max_tokens(document.get("max_completion_tokens", document.get("max_tokens")), settings),
-        _check_deployment(document.get("deployment"), settings.deployments),
+        _check_messages(document.get("messages"), settings, locked=locked),
+        _check_max_tokens(
+            document.get("max_completion_tokens", document.get("max_tokens")),
+            preset.max_tokens if preset and preset.max_tokens else settings.max_tokens,
+            preset.max_tokens if preset and preset.max_tokens else settings.token_ceiling,
+        ),
+        _check_deployment(document.get("deployment"), offered, access),
+        preset.system_prompt if preset and preset.system_prompt else settings.system_prompt,
+        preset.reasoning_effort if preset else None,
+        preset.name if preset else None,
     )
 
 
-def _check_deployment(value: object, deployments: tuple[str, ...]) -> str:
+def _check_deployment(value: object, offered: tuple[str, ...], access: ClientAccess) -> str:
+    allowed = [deployment for deployment in offered if access.may_use_deployment(deployment)]
     if value is None:
-        return deployments[0]
-    if not isinstance(value, str) or value not in deployments:
+        if not allowed:
+            raise ChatError(403, "forbidden_deployment", "None of this chat's models is open to you.")
+        return allowed[0]
+    if not isinstance(value, str) or value not in offered:
         raise ChatError(
-            400, "unknown_deployment", f"Unknown deployment {value!r}; this server offers {', '.join(deployments)}."
+            400, "unknown_deployment", f"Unknown deployment {value!r}; this chat offers {', '.join(allowed)}."
         )
+    if value not in allowed:
+        raise ChatError(403, "forbidden_deployment", f"The deployment {value!r} is not open to you.")
     return value
 
 
-def _check_max_tokens(value: object, settings: Settings) -> int | None:
+def _check_max_tokens(value: object, default: int | None, ceiling: int) -> int | None:
     if value is None:
-        return settings.max_tokens
+        return default
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise _invalid("`max_completion_tokens` must be a positive whole number.")
-    if value > (ceiling := settings.token_ceiling):
+    if value > ceiling:
         raise ChatError(
             400, "max_tokens_too_large", f"`max_completion_tokens` may be at most {ceiling} on this server."
         )
     return value
 
 
-def _check_messages(messages: object, settings: Settings) -> list[Message]:
+def _check_messages(messages: object, settings: Settings, *, locked: bool) -> list[Message]:
     if not isinstance(messages, list) or not messages:
         raise _invalid("`messages` must be a non-empty list.")
     if len(messages) > settings.max_messages:
@@ -117,7 +139,7 @@ def _check_messages(messages: object, settings: Settings) -> list[Message]:
         role, content = message["role"], message["content"]
         if not isinstance(role, str) or role not in ROLES:
             raise _invalid(f"Message {position} has role {role!r}; use user, assistant or system.")
-        if role == "system" and settings.system_prompt_locked:
+        if role == "system" and locked:
             raise ChatError(
                 400,
                 "system_prompt_locked",

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from .toml_file import read_toml
 
 V1_PATH = "/openai/v1"
 
@@ -74,13 +75,7 @@ def endpoints_from_lists(urls: str, keys: str | None, variable: str, key_variabl
 def endpoints_from_file(path: str, environment: Mapping[str, str] | None = None) -> tuple[EndpointConfig, ...]:
     """The endpoints of a TOML file; ValueError names the file and what is wrong."""
     environment = os.environ if environment is None else environment
-    try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise ValueError(f"cannot read {path!r}: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path!r} is not valid TOML: {error}") from None
+    document = read_toml(path)
     entries = document.get("endpoints")
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"{path!r} must have at least one [[endpoints]] table")

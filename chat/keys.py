@@ -27,3 +27,5 @@ token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")
 client_id_key = web.RequestKey("client_id_key", str)
 metrics_key = web.AppKey("metrics_key", ChatMetrics)  # absent when CHAT_METRICS is off
 usage_key = web.AppKey("usage_key", UsageAccounting)
+# The preset of pages and requests that name none: `create_app(settings, preset=...)` or CHAT_DEFAULT_PRESET.
+default_preset_key = web.AppKey("default_preset_key", str)

@@ -11,6 +11,7 @@ from aiohttp import web
 from .chat_request import read_chat_request, with_system_prompt
 from .errors import ChatError
 from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
+from .groups import client_access
 from .keys import (
     access_state_key,
     client_id_key,
@@ -37,16 +38,16 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
     sse: SseResponse | None = None
     try:
         async with open_streams.admit(outcome.client):
-            chat = await read_chat_request(request, settings)
+            chat = await read_chat_request(request, settings, client_access(request))
             if (quota := app[quota_key]).enabled:
                 await quota.check(outcome.client)  # before the upstream request; an answer begun is never cut
-            messages = with_system_prompt(chat.messages, settings.system_prompt)
+            messages = with_system_prompt(chat.messages, chat.system_prompt)
             outcome.deployment = chat.deployment
             outcome.prompt_chars = sum(len(message["content"]) for message in messages)
             for observer in observers:
                 observer.started(outcome)
             app[shared_state_key].answer_started()
-            completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens)
+            completion = app[upstream_key].answer(chat.deployment, messages, chat.max_tokens, chat.reasoning_effort)
             del chat, messages  # the completion holds the conversation until it is sent, and no longer
             try:
                 async with completion as upstream:

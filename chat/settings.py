@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from .endpoints import EndpointConfig, endpoints_from_file, endpoints_from_lists
+from .presets import PRESET_NAME, PresetsFile, presets_from_file
 
 V1 = "v1"  # Azure's versionless API: https://NAME.openai.azure.com/openai/v1/
 # The oldest dated version that reasoning models (the gpt-5 family, o-series) accept on the classic path.
@@ -185,6 +186,12 @@ def _reasoning_effort(item: str) -> str:
     return item
 
 
+def _preset_name(name: str) -> str:
+    if not PRESET_NAME.fullmatch(name):
+        raise ValueError(f"must be a preset's name (letters, digits, - and _), not {_shown(name)}")
+    return name
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in choices:
@@ -284,6 +291,10 @@ class Settings:
     system_prompt: str = setting(DEFAULT_SYSTEM_PROMPT, "CHAT_SYSTEM_PROMPT", str, strip=False)
     # Locked: the server's system prompt always applies, and a client's own system message is refused.
     system_prompt_locked: bool = setting(False, "CHAT_SYSTEM_PROMPT_LOCKED", bool)
+    # Named presets for embedding tools, and which groups may use which preset and deployment (chat/presets.py).
+    presets_file: str | None = setting(None, "CHAT_PRESETS_FILE", str)
+    # The preset of `/`, `/embed` and of API requests that name none.
+    default_preset: str | None = setting(None, "CHAT_DEFAULT_PRESET", str, check=_preset_name)
 
     # Server.
     host: str = setting("127.0.0.1", "HOST", str)
@@ -327,6 +338,8 @@ class Settings:
     # `token` or `name=token`; a named token's client is `token:name` in the log, the limits and usage.
     api_tokens: tuple[str, ...] = setting((), "CHAT_API_TOKENS", tuple, check=_token, repr=False)
     trusted_user_header: str | None = setting(None, "CHAT_TRUSTED_USER_HEADER", str)
+    # Comma-separated groups of the client, set by the same proxies, e.g. X-Forwarded-Groups.
+    trusted_groups_header: str | None = setting(None, "CHAT_TRUSTED_GROUPS_HEADER", str)
     # None by default: any local process could otherwise claim to be a proxy and forge these headers.
     trusted_proxies: tuple[str, ...] = setting((), "CHAT_TRUSTED_PROXIES", tuple, check=_network)
     # Host names the server answers to besides loopback, its listen address and IP literals (a site
@@ -383,6 +396,19 @@ class Settings:
                     f"CHAT_REASONING_EFFORT names {_shown(deployment)}, which is not among the "
                     f"deployments ({', '.join(self.deployments)})"
                 )
+        try:
+            self.presets  # noqa: B018 - read (and cached) here, so that a bad file stops start-up
+        except ValueError as error:
+            raise SettingsError(f"CHAT_PRESETS_FILE: {error}") from None
+        if self.default_preset is not None and self.default_preset not in self.presets.presets:
+            raise SettingsError(
+                f"CHAT_DEFAULT_PRESET names {_shown(self.default_preset)}, which is not a preset of CHAT_PRESETS_FILE"
+            )
+        if self.trusted_groups_header and not self.trusted_proxies:
+            raise SettingsError(
+                "CHAT_TRUSTED_GROUPS_HEADER needs CHAT_TRUSTED_PROXIES: the addresses of the proxies that set it "
+                "(otherwise any client could send it)"
+            )
         if self.trusted_user_header and not self.trusted_proxies:
             raise SettingsError(
                 "CHAT_TRUSTED_USER_HEADER needs CHAT_TRUSTED_PROXIES: the addresses of the proxies that set it "
@@ -448,6 +474,13 @@ class Settings:
             "OPENAI_BASE_URL" if openai else "AZURE_OPENAI_ENDPOINT",
             "OPENAI_API_KEY" if openai else "AZURE_OPENAI_API_KEY",
         )
+
+    @functools.cached_property
+    def presets(self) -> PresetsFile:
+        """The presets and group rules of CHAT_PRESETS_FILE; none without it."""
+        if self.presets_file is None:
+            return PresetsFile()
+        return presets_from_file(self.presets_file, self.deployments, REASONING_EFFORTS, self.token_ceiling)
 
     @property
     def uses_entra_id(self) -> bool:

@@ -7,26 +7,50 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from .errors import ChatError
+from .groups import client_access
 from .keys import open_streams_key, settings_key, shared_state_key, upstream_key
+from .presets import Preset
 
 
-@aiohttp_jinja2.template("index.html")
-async def index(request: web.Request) -> dict[str, Any]:
-    return page_context(request, embedded=False)
+async def index(request: web.Request) -> web.Response:
+    return chat_page(request, embedded=False)
 
 
-@aiohttp_jinja2.template("index.html")
-async def embed(request: web.Request) -> dict[str, Any]:
+async def embed(request: web.Request) -> web.Response:
     """The compact page for an `<iframe>`; who may frame it is CHAT_FRAME_ANCESTORS."""
-    return page_context(request, embedded=True)
+    return chat_page(request, embedded=True)
 
 
-def page_context(request: web.Request, *, embedded: bool) -> dict[str, Any]:
+def chat_page(request: web.Request, *, embedded: bool) -> web.Response:
+    """The page in its preset (`?preset=NAME`, else the app's default), or a page saying why not."""
+    access = client_access(request)
+    try:
+        preset = access.preset(request.query.get("preset"))
+    except ChatError as error:
+        status = 404 if error.code == "unknown_preset" else error.status
+        return refusal_page(request, status, "No such chat" if status == 404 else "Not open to you", error.message)
+    deployments = access.deployments(preset, request.app[settings_key])
+    if not deployments:
+        return refusal_page(request, 403, "Not open to you", "None of this chat's models is open to you.")
+    return aiohttp_jinja2.render_template(
+        "index.html", request, page_context(request, embedded=embedded, preset=preset, deployments=deployments)
+    )
+
+
+def refusal_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    return aiohttp_jinja2.render_template("refusal.html", request, {"title": title, "message": message}, status=status)
+
+
+def page_context(
+    request: web.Request, *, embedded: bool, preset: Preset | None, deployments: tuple[str, ...]
+) -> dict[str, Any]:
     settings = request.app[settings_key]
     return {
         "embedded": embedded,
+        "preset": preset,
         "simulated": settings.simulated,
-        "deployments": settings.deployments,
+        "deployments": deployments,
         "max_messages": settings.max_messages,
         "max_message_chars": settings.max_message_chars,
         "max_total_chars": settings.max_total_chars,

@@ -21,9 +21,12 @@ class Upstream:
         # not sent to it again by this process.
         self._refused: set[tuple[str, str]] = set()
 
-    def answer(self, deployment: str, messages: list[Message], max_tokens: int | None) -> CompletionStream:
+    def answer(
+        self, deployment: str, messages: list[Message], max_tokens: int | None, reasoning_effort: str | None = None
+    ) -> CompletionStream:
+        """`reasoning_effort` (a preset's) over the deployment's setting."""
         settings = self._settings
-        effort = settings.reasoning_effort_for(deployment)
+        effort = reasoning_effort or settings.reasoning_effort_for(deployment)
         reader: Callable[[], Reader]
         if settings.uses_responses_api(deployment):
             path, reader = responses.PATH, responses.ResponsesReader

@@ -1,0 +1,67 @@
+"""Which groups a client is in, and so which presets and deployments it may use: groups a trusted
+proxy names in CHAT_TRUSTED_GROUPS_HEADER, and those the presets file gives users and named tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aiohttp import web
+
+from .errors import ChatError
+from .keys import client_id_key, default_preset_key, settings_key
+from .presets import Preset, PresetsFile
+from .proxies import from_trusted_proxy
+from .settings import Settings
+
+MAX_GROUPS_HEADER_CHARS = 4096  # of the header's value looked at
+MAX_GROUPS = 64  # groups taken from it
+MAX_GROUP_CHARS = 128
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientAccess:
+    """What one client may use."""
+
+    presets: PresetsFile
+    groups: frozenset[str]
+    default_preset: str | None = None
+
+    def preset(self, name: object) -> Preset | None:
+        """The preset a request names (or the app's default); 400 for an unknown one, 403 for one
+        the client's groups may not use."""
+        if name is None:
+            name = self.default_preset
+            if name is None:
+                return None
+        if not isinstance(name, str) or name not in self.presets.presets:
+            raise ChatError(400, "unknown_preset", f"Unknown preset {str(name)[:64]!r}.")
+        preset = self.presets.presets[name]
+        if not self.may_use(preset.groups):
+            raise ChatError(403, "forbidden_preset", f"The preset {name!r} is not open to you.")
+        return preset
+
+    def may_use(self, groups: frozenset[str]) -> bool:
+        return not groups or bool(groups & self.groups)
+
+    def may_use_deployment(self, deployment: str) -> bool:
+        return self.may_use(self.presets.deployment_groups.get(deployment, frozenset()))
+
+    def deployments(self, preset: Preset | None, settings: Settings) -> tuple[str, ...]:
+        """The deployments offered to this client: the preset's (or all), less those of other groups."""
+        offered = preset.deployments if preset and preset.deployments else settings.deployments
+        return tuple(deployment for deployment in offered if self.may_use_deployment(deployment))
+
+
+def client_access(request: web.Request) -> ClientAccess:
+    settings = request.app[settings_key]
+    presets = settings.presets
+    groups = set(presets.user_groups.get(request.get(client_id_key, ""), ()))
+    if settings.trusted_groups_header and from_trusted_proxy(request, settings):
+        groups.update(proxied_groups(request.headers.get(settings.trusted_groups_header, "")))
+    return ClientAccess(presets, frozenset(groups), request.app.get(default_preset_key))
+
+
+def proxied_groups(value: str) -> list[str]:
+    """The groups of a comma-separated header value, capped in length and count."""
+    names = (name.strip() for name in value[:MAX_GROUPS_HEADER_CHARS].split(","))
+    return [name for name in names if name and len(name) <= MAX_GROUP_CHARS][:MAX_GROUPS]
