@@ -3,9 +3,12 @@
 
 import { streamChat } from "./api.js";
 import { Controller } from "./controller.js";
+import { ContextChip } from "./context-chip.js";
 import { ConversationList } from "./conversation-list.js";
+import { HostBridge } from "./host-bridge.js";
 import { MessageList } from "./message-list.js";
 import { ConversationStore, STORAGE_KEY } from "./store.js";
+import { Theme } from "./theme.js";
 import { Topbar } from "./topbar.js";
 import { View } from "./view.js";
 import "./usage.js"; // today's use under the composer; it wires itself
@@ -22,7 +25,11 @@ function browserStorage() {
   }
 }
 
+// Room for the words that mark a host's context as such (conversation.js contextText).
+const CONTEXT_MARK_CHARS = 200;
+
 const view = new View(document);
+const settings = view.settings();
 const controller = new Controller({
   store: new ConversationStore(browserStorage()),
   view,
@@ -30,7 +37,20 @@ const controller = new Controller({
   conversationList: new ConversationList(document),
   messageList: new MessageList(document),
   chatUrl: new URL("api/chat", document.baseURI),
-  settings: view.settings(),
+  settings,
   streamChat,
+  contextChip: new ContextChip(document),
 });
 controller.start();
+
+// Framed by a listed host (`/embed` in an internal tool, widget.js): its messages, and ours to it.
+const scroller = document.querySelector("#messages-scroller");
+new HostBridge({
+  window,
+  allowed: (document.body.dataset.hostOrigins ?? "").split(" ").filter(Boolean),
+  maxChars: settings.maxMessageChars > 0 ? Math.max(1, settings.maxMessageChars - CONTEXT_MARK_CHARS) : 0,
+  controller,
+  theme: new Theme(document),
+  // The content's height: everything around the messages' scroller, and what is inside it.
+  measured: [...document.querySelector("#chat").children].flatMap((part) => (part === scroller ? [...scroller.children] : [part])),
+}).start();

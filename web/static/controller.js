@@ -21,9 +21,10 @@ export class Controller {
    *          topbar: import("./topbar.js").Topbar,
    *          conversationList: import("./conversation-list.js").ConversationList,
    *          messageList: import("./message-list.js").MessageList,
-   *          chatUrl: URL, settings: object, streamChat: Function}} parts
+   *          chatUrl: URL, settings: object, streamChat: Function,
+   *          contextChip?: import("./context-chip.js").ContextChip}} parts
    */
-  constructor({ store, view, topbar, conversationList, messageList, chatUrl, settings, streamChat }) {
+  constructor({ store, view, topbar, conversationList, messageList, chatUrl, settings, streamChat, contextChip = null }) {
     this.store = store;
     this.view = view;
     this.topbar = topbar;
@@ -43,6 +44,8 @@ export class Controller {
     this.countdownTimer = 0;
     this.deleted = null; // {removed, shownInstead}: what Undo brings back, and what was shown in its place
     this.undoTimer = 0;
+    this.context = null; // {host, text}: a framing host's context, sent with each question until removed
+    this.observers = []; // a framing host hears of answers (host-bridge.js)
 
     view.bindSend((text) => this.send(text));
     view.bindComposerInput((text) => this.checkComposer(text));
@@ -65,6 +68,12 @@ export class Controller {
     topbar.bindRename((title) => this.rename(title));
     topbar.bindExport((format) => this.view.download(EXPORTS[format]([this.active])));
     topbar.bindDeploymentChange((deployment) => this.pickDeployment(deployment));
+    contextChip?.bindRemove(() => {
+      this.setContext(null);
+      this.notify("contextRemoved");
+      this.view.focusComposer(); // the focused button is gone
+    });
+    this.contextChip = contextChip;
   }
 
   start() {
@@ -115,7 +124,7 @@ export class Controller {
       conversation.messages.pop();
       this.messageList.removeMessage(previousLast);
     }
-    conversation.messages.push({ role: ROLE.USER, content: text });
+    conversation.messages.push({ role: ROLE.USER, content: text, ...(this.context && { context: { ...this.context } }) });
     this.messageList.appendUserMessage(conversation.messages.at(-1), conversation.messages.length - 1);
     this.ask(conversation);
   }
@@ -125,6 +134,7 @@ export class Controller {
     const deployment = this.topbar.deploymentFor(conversation);
     if (deployment) conversation.deployment = deployment;
     const dropped = this.answers.start(conversation);
+    this.notify("answerStarted");
     this.save(conversation);
     this.renderList();
     if (this.active !== conversation) return;
@@ -136,12 +146,35 @@ export class Controller {
     this.view.setStreaming(true);
   }
 
+  /** A framing host's context for the next questions, or null: none. */
+  setContext(context) {
+    this.context = context;
+    this.contextChip?.show(context);
+  }
+
+  /** A framing host's question: in the box as if typed, and sent if `send`. */
+  prefill(text, { send = false } = {}) {
+    this.view.setComposerText(text);
+    this.checkComposer(text);
+    if (send) this.send(text);
+  }
+
+  /** @param {{answerStarted?: Function, answerFinished?: Function, contextRemoved?: Function}} observer */
+  observe(observer) {
+    this.observers.push(observer);
+  }
+
+  notify(event, ...args) {
+    for (const observer of this.observers) observer[event]?.(...args);
+  }
+
   onAnswerText(conversation, message) {
     if (this.active === conversation) this.messageList.updateAnswer(message);
     this.saveSoon();
   }
 
   onAnswerEnd(conversation, message, index) {
+    this.notify("answerFinished", message);
     this.save(conversation);
     this.renderList();
     if (this.active !== conversation || index === -1) return;
@@ -197,7 +230,8 @@ export class Controller {
     const text = this.checkedQuestion(rawText, (error) => this.messageList.showEditError(index, error));
     if (text === null) return;
     this.stopCountdown();
-    conversation.messages.splice(index, Infinity, { role: ROLE.USER, content: text });
+    const { context } = conversation.messages[index]; // asked with a host's context, still asked with it
+    conversation.messages.splice(index, Infinity, { role: ROLE.USER, content: text, ...(context && { context }) });
     this.messageList.render(conversation.messages);
     this.view.focusComposer();
     this.ask(conversation);

@@ -77,12 +77,22 @@ export function isRefused(message) {
  */
 export function toRequestMessages(messages) {
   const out = [];
+  let lastContext = null;
   for (const message of messages) {
     if (isRefused(message) && out.at(-1)?.role === ROLE.USER) out.pop();
     if (message.role === ROLE.ASSISTANT && (message.content === "" || isWithheld(message))) continue;
+    // A host's context goes as its own, marked message before the question, once until it changes.
+    const context = message.role === ROLE.USER && message.context ? contextText(message.context) : null;
+    if (context !== null && context !== lastContext) out.push({ role: ROLE.USER, content: context });
+    lastContext = context ?? lastContext;
     out.push({ role: message.role, content: message.content });
   }
   return out;
+}
+
+/** What the model is sent before a question asked with a framing host's context. */
+export function contextText({ host, text }) {
+  return `Context from ${host} (the page the person is using; they did not write it):\n${text}`;
 }
 
 /**

@@ -56,6 +56,8 @@ export function messageElement(message, index, { reasoningOpen = false, drawCont
     article.append(statusFooter(message, options));
   } else {
     body.textContent = message.content;
+    // What a framing host sent with the question is shown with it: nothing goes unseen.
+    if (message.context) body.before(element("p", "message-context", `With context from ${message.context.host}: ${message.context.text}`));
   }
   const actions = messageActions(message, options);
   if (actions) article.append(actions);

@@ -217,6 +217,9 @@ function reviveMessage(message) {
     revived.error = { code: message.error.code, message: message.error.message };
   }
   if (Number.isFinite(message.retryAt)) revived.retryAt = message.retryAt;
+  if (typeof message.context?.host === "string" && typeof message.context.text === "string") {
+    revived.context = { host: message.context.host, text: message.context.text };
+  }
   if (revived.status === TURN.STREAMING) {
     revived.status = TURN.LOST;
     revived.error = { ...INTERRUPTED };

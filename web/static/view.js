@@ -99,7 +99,9 @@ export class View {
       if (this.isSidebarOpen()) {
         this.setSidebarOpen(false);
         this.sidebarToggle.focus();
+        event.preventDefault(); // used: a framing host must not close the chat too (host-bridge.js)
       } else {
+        if (this.body.classList.contains("is-streaming")) event.preventDefault();
         handler();
       }
     });
@@ -177,6 +179,11 @@ export class View {
     this.composerBusy.textContent =
       "An answer is still being written. Your message stays here: send it when the answer ends, or press Stop (Esc) to end the answer now.";
     this.composerBusy.hidden = false;
+  }
+
+  /** Text put in the box for the person (by a framing host), as if typed. */
+  setComposerText(text) {
+    this.input.value = text;
   }
 
   clearComposer() {
