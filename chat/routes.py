@@ -17,6 +17,10 @@ async def favicon(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "static" / "favicon.svg")  # for browsers that ask without reading the page
 
 
+async def widget(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "static" / "widget.js")  # at the root: `embed` is beside it
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/embed", embed, name="embed")
@@ -26,4 +30,5 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get("/metrics", get_metrics, name="metrics")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
+    app.router.add_get("/widget.js", widget, name="widget")  # for other sites' pages: headers.py
     app.router.add_static("/static/", WEB_DIR / "static", name="static", append_version=False)

@@ -70,6 +70,9 @@ export class HostBridge {
       case HOST_MESSAGE.SET_THEME:
         this.theme.set(message.theme);
         break;
+      case HOST_MESSAGE.FOCUS:
+        this.controller.view.focusComposer();
+        break;
     }
   }
 

@@ -8,6 +8,8 @@ export const HOST_MESSAGE = Object.freeze({
   PREFILL: "chat:v1:prefill", // {text, send?}: put a question in the box, and send it if `send`
   NEW_CHAT: "chat:v1:new-chat", // {}
   SET_THEME: "chat:v1:set-theme", // {theme: "light" | "dark" | "system"}
+  FOCUS: "chat:v1:focus", // {}: the host moved focus into the chat; the message box takes it
+  HELLO: "chat:v1:hello", // {}: names the host where the browser did not (no referrer); nothing else
 });
 
 /** Chat → host. */
@@ -106,6 +108,8 @@ export function readHostMessage(data, { maxChars = 0 } = {}) {
       return text() ?? { message: { type, text: data.text, send: data.send === true } };
     }
     case HOST_MESSAGE.NEW_CHAT:
+    case HOST_MESSAGE.FOCUS:
+    case HOST_MESSAGE.HELLO:
       return { message: { type } };
     case HOST_MESSAGE.SET_THEME:
       if (!THEMES.includes(data.theme)) return { problem: `${type} theme must be one of ${THEMES.join(", ")}` };
