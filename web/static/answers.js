@@ -112,6 +112,7 @@ export class Answers {
       outcome = await this.streamChat(this.chatUrl, messages, {
         signal: entry.abort.signal,
         deployment: conversation.deployment ?? null,
+        preset: conversation.preset ?? null,
         onReasoning: grow("reasoning"),
         onDelta: grow("content"),
       });

@@ -23,7 +23,8 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
  * @param {URL|string} url the chat endpoint
  * @param {{role: string, content: string}[]} messages the whole conversation, oldest first
  * @param {{signal?: AbortSignal, onDelta?: (text: string) => void, onReasoning?: (text: string) => void,
- *          fetchImpl?: typeof fetch, deployment?: string|null}} options (no deployment: the server's default)
+ *          fetchImpl?: typeof fetch, deployment?: string|null, preset?: string|null}} options (no deployment:
+ *          the server's default; a preset: the conversation's, with its prompt and models)
  * @returns {Promise<object>} one of:
  *   {kind: "done", finishReason, usage}
  *   {kind: "error", code, message, retryAfter, status}
@@ -34,7 +35,7 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
 export async function streamChat(
   url,
   messages,
-  { signal, onDelta = () => {}, onReasoning = () => {}, fetchImpl, deployment } = {},
+  { signal, onDelta = () => {}, onReasoning = () => {}, fetchImpl, deployment, preset } = {},
 ) {
   const doFetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
   let response;
@@ -42,7 +43,7 @@ export async function streamChat(
     response = await doFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: EVENT_STREAM },
-      body: JSON.stringify(deployment ? { messages, deployment } : { messages }),
+      body: JSON.stringify({ messages, ...(deployment ? { deployment } : {}), ...(preset ? { preset } : {}) }),
       signal,
       cache: "no-store",
     });

@@ -43,6 +43,11 @@ const controller = new Controller({
 });
 controller.start();
 
+// A preset's suggested prompts: one click asks.
+for (const button of document.querySelectorAll("#suggested-prompts button[data-prompt]")) {
+  button.addEventListener("click", () => controller.prefill(button.dataset.prompt ?? "", { send: true }));
+}
+
 // Framed by a listed host (`/embed` in an internal tool, widget.js): its messages, and ours to it.
 const scroller = document.querySelector("#messages-scroller");
 new HostBridge({

@@ -295,6 +295,7 @@ export class Controller {
     const conversation = this.store.create();
     const deployment = this.topbar.selectedDeployment();
     if (deployment) conversation.deployment = deployment;
+    if (this.settings?.preset) conversation.preset = this.settings.preset; // kept: later answers use it too
     return conversation;
   }
 

@@ -202,6 +202,7 @@ function reviveConversation(conversation) {
   };
   if (conversation.renamed === true) revived.renamed = true;
   if (typeof conversation.deployment === "string") revived.deployment = conversation.deployment;
+  if (typeof conversation.preset === "string") revived.preset = conversation.preset;
   return revived;
 }
 

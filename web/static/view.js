@@ -63,6 +63,7 @@ export class View {
       maxMessages: int(data.maxMessages),
       maxMessageChars: int(data.maxMessageChars),
       maxTotalChars: int(data.maxTotalChars),
+      preset: data.preset ?? null, // the page's preset (?preset=NAME), which its conversations keep
     };
   }
 
