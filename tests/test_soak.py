@@ -11,25 +11,22 @@ import tracemalloc
 import aiohttp
 import pytest
 
-from bench.answers import BenchSimulator, answer_to, question
 from chat import Settings, create_app
 from chat.keys import open_streams_key
+from chat.simulator import Simulator
+from chat.simulator.answers import answer_for
 
 from .servers import running_server
 from .sse_client import chat_body, parse_events, text_of
 
 STREAMS = 200
 WAVES = 2
-# Words of each answer (the benchmark's known answers: multi-byte text, escapes, markup). The
-# cost of a stream is mostly its connections; under tracemalloc, its tokens too. An abort reads
-# at most 19 frames first.
-WORDS = 40
 
 
 @pytest.mark.slow
 async def test_waves_of_streams_with_random_aborts(settings: Settings) -> None:
     # No keep-alive upstream: connection pools would grow and shrink with the random aborts.
-    simulator = BenchSimulator(token_delay=0.001, keep_alive=False, record=True)
+    simulator = Simulator(token_delay=0.001, keep_alive=False, record=True)
     chooser = random.Random(20261125)
     async with (
         simulator.serving() as upstream_url,
@@ -40,15 +37,15 @@ async def test_waves_of_streams_with_random_aborts(settings: Settings) -> None:
     ):
 
         async def one(number: int) -> str:
-            asked = question("soak", number, WORDS)
-            response = await session.post(f"{url}/api/chat", json=chat_body(asked))
+            question = f"soak {number}"
+            response = await session.post(f"{url}/api/chat", json=chat_body(question))
             if chooser.random() < 0.5:
                 for _ in range(chooser.randrange(1, 20)):
                     await response.content.readuntil(b"\n\n")
                 response.close()
                 return "aborted"
             events, _ = parse_events((await response.read()).decode())
-            assert text_of(events) == answer_to(asked)
+            assert text_of(events) == answer_for(question)
             return events[-1].name
 
         async def wave(start: int) -> list[str]:
