@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .redis_server import free_port
+from bench.processes import free_port
 
 RECIPE = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 

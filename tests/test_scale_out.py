@@ -13,13 +13,14 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bench.processes import free_port
 from chat.settings import DEFAULT_SYSTEM_PROMPT
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import tokens
 
 from .nginx_server import NginxServer
 from .processes import start_logged_server
-from .redis_server import RedisServer, free_port
+from .redis_server import RedisServer
 from .sse_client import chat_body, parse_events
 
 LEASE_SECONDS = 1.0
