@@ -223,14 +223,16 @@ async def test_forwarded_host_from_a_trusted_proxy_network(make_client: ClientFa
 async def test_a_body_that_trickles_in_times_out(make_client: ClientFactory, simulator: Simulator) -> None:
     client = await make_client(body_timeout=0.2)
     reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(
-        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b'Content-Length: 100\r\n\r\n{"messages": '
-    )
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    assert head.startswith(b"HTTP/1.1 408 ")
-    assert simulator.requests == []
-    writer.close()
+    try:
+        writer.write(
+            b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"messages": '
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert simulator.requests == []
+    finally:
+        writer.close()
 
 
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", "/static/app.js"])

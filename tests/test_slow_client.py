@@ -29,20 +29,22 @@ async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((client.host, client.port))
     _, writer = await asyncio.open_connection(sock=sock)
-    body = b'{"messages": [{"role": "user", "content": "a lot"}]}'
-    writer.write(
-        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
-    record = await asyncio.wait_for(simulator.next_request(), 5)
-    # The client reads nothing from here on.
-    await asyncio.wait_for(record.ended.wait(), 10)
-    assert record.hung_up
-    assert not record.completed
-    assert record.content_chunks_sent < TOKENS  # back-pressure reached the upstream: it was held, not drained
-    await asyncio.wait_for(client.app[open_streams_key].wait_until_idle(), 5)
-    assert any('outcome="client_too_slow"' in r.getMessage() for r in caplog.records if r.name == "chat.relay")
-    writer.close()
+    try:  # closed however the test ends: a socket left open fails a later test in this process
+        body = b'{"messages": [{"role": "user", "content": "a lot"}]}'
+        writer.write(
+            b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        record = await asyncio.wait_for(simulator.next_request(), 5)
+        # The client reads nothing from here on.
+        await asyncio.wait_for(record.ended.wait(), 10)
+        assert record.hung_up
+        assert not record.completed
+        assert record.content_chunks_sent < TOKENS  # back-pressure reached the upstream: it was held, not drained
+        await asyncio.wait_for(client.app[open_streams_key].wait_until_idle(), 5)
+        assert any('outcome="client_too_slow"' in r.getMessage() for r in caplog.records if r.name == "chat.relay")
+    finally:
+        writer.close()
 
 
 async def test_stream_sockets_detect_a_vanished_peer(make_client: ClientFactory, simulator: Simulator) -> None:
