@@ -1,25 +1,50 @@
 // A fake page around the real controller and store: the parts of the page record what the
-// controller tells them to draw and keep what it binds to them.
+// controller tells them to draw and keep what it binds to them. Each part has exactly the
+// methods of the real class it stands for, so a call to a method the page lacks throws here too.
 
 import { Controller } from "../../web/static/controller.js";
+import { ConversationList } from "../../web/static/conversation-list.js";
+import { MessageList } from "../../web/static/message-list.js";
 import { ConversationStore, STORAGE_KEY } from "../../web/static/store.js";
+import { Topbar } from "../../web/static/topbar.js";
+import { View } from "../../web/static/view.js";
 
 const NO_LIMITS = { maxMessages: 0, maxMessageChars: 0, maxTotalChars: 0 };
 
+/** Short enough that no test waits for it, long enough that an Undo right after a delete still finds it. */
+export const UNDO_DELETE_MS = 50;
+
+/** The methods of a class, its own and those it inherits, without the constructor. */
+function methodsOf(Real) {
+  const names = new Set();
+  for (let proto = Real.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (name !== "constructor" && typeof descriptor.value === "function") names.add(name);
+    }
+  }
+  return names;
+}
+
 /**
- * A part of the page (view, top bar, lists): keeps what is bound to it and what it is told
- * to draw. `answers` gives what some of its methods return (others return null).
+ * A part of the page (view, top bar, lists) with the methods of `Real`: keeps what is bound to
+ * it and what it is told to draw. `answers` gives what some of its methods return (others
+ * return null); naming a method `Real` does not have is a mistake of the test.
  */
-function fakePart(answers = {}) {
+function fakePart(Real, answers = {}) {
+  const names = methodsOf(Real);
+  for (const name of Object.keys(answers)) {
+    if (!names.has(name)) throw new TypeError(`${Real.name} has no method ${name}`);
+  }
   const bound = {};
   const calls = [];
-  const part = new Proxy({}, {
-    get: (_, name) => (...args) => {
+  const part = {};
+  for (const name of names) {
+    part[name] = (...args) => {
       if (name.startsWith("bind")) bound[name] = args[0];
       calls.push({ name, args });
       return name in answers ? answers[name](...args) : null;
-    },
-  });
+    };
+  }
   const last = (name) => calls.findLast((call) => call.name === name)?.args;
   const count = (name) => calls.filter((call) => call.name === name).length;
   return { part, bound, last, count };
@@ -31,14 +56,14 @@ function fakePart(answers = {}) {
  */
 export function openTab(storage, streamChat = () => new Promise(() => {}), { settings = NO_LIMITS, deployments = [] } = {}) {
   const page = { online: true, deployments, picked: deployments[0] ?? null };
-  const view = fakePart({ isOnline: () => page.online });
-  const topbar = fakePart({
+  const view = fakePart(View, { isOnline: () => page.online });
+  const topbar = fakePart(Topbar, {
     selectedDeployment: () => page.picked,
     deploymentFor: (conversation) =>
       deployments.length === 0 ? null : deployments.includes(conversation.deployment) ? conversation.deployment : deployments[0],
   });
-  const conversationList = fakePart();
-  const messageList = fakePart();
+  const conversationList = fakePart(ConversationList);
+  const messageList = fakePart(MessageList);
   const controller = new Controller({
     store: new ConversationStore(storage),
     view: view.part,
@@ -48,6 +73,7 @@ export function openTab(storage, streamChat = () => new Promise(() => {}), { set
     chatUrl: new URL("http://chat.test/api/chat"),
     settings,
     streamChat,
+    undoDeleteMs: UNDO_DELETE_MS,
   });
   controller.start();
   return {

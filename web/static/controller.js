@@ -22,9 +22,9 @@ export class Controller {
    *          conversationList: import("./conversation-list.js").ConversationList,
    *          messageList: import("./message-list.js").MessageList,
    *          chatUrl: URL, settings: object, streamChat: Function,
-   *          contextChip?: import("./context-chip.js").ContextChip}} parts
+   *          contextChip?: import("./context-chip.js").ContextChip, undoDeleteMs?: number}} parts
    */
-  constructor({ store, view, topbar, conversationList, messageList, chatUrl, settings, streamChat, contextChip = null }) {
+  constructor({ store, view, topbar, conversationList, messageList, chatUrl, settings, streamChat, contextChip = null, undoDeleteMs = UNDO_DELETE_MS }) {
     this.store = store;
     this.view = view;
     this.topbar = topbar;
@@ -44,6 +44,7 @@ export class Controller {
     this.countdownTimer = 0;
     this.deleted = null; // {removed, shownInstead}: what Undo brings back, and what was shown in its place
     this.undoTimer = 0;
+    this.undoDeleteMs = undoDeleteMs; // how long Undo is offered after a delete
     this.context = null; // {host, text}: a framing host's context, sent with each question until removed
     this.observers = []; // a framing host hears of answers (host-bridge.js)
 
@@ -351,7 +352,7 @@ export class Controller {
     this.undoTimer = setTimeout(() => {
       this.deleted = null;
       this.view.hideUndo();
-    }, UNDO_DELETE_MS);
+    }, this.undoDeleteMs);
     let shownInstead = null;
     if (this.active?.id === id) {
       const [next] = this.store.list().filter((other) => other.messages.length > 0);
