@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from chat.settings import environment_names
+from chat.config.settings import environment_names
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = b"chat server on http://"

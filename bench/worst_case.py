@@ -12,7 +12,7 @@ import aiohttp
 import orjson
 
 from chat import Settings
-from chat.chat_request import MAX_HEADER_BYTES
+from chat.relay.request import MAX_HEADER_BYTES
 from chat.simulator import Fault, Simulator
 
 from .processes import RelayProcess

@@ -11,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-import server
 from bench.processes import environment_without_settings
 from chat import Settings, create_app
+from chat.run import cli
 from chat.simulator import Simulator
 
 from .redis_server import RedisServer
@@ -93,7 +93,7 @@ def start_up(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
             patch.chdir(cwd or tmp_path)
             patch.setattr(web, "run_app", _serve_nothing)
             capsys.readouterr()
-            returncode = server.main(list(args))
+            returncode = cli.main(list(args))
             stdout, stderr = capsys.readouterr()
         return returncode, stdout, stderr
 

@@ -7,8 +7,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from chat.keys import observers_key
-from chat.outcome import Outcome
+from chat.accounting.outcome import Outcome, observers_key
 
 WAIT = 5.0  # seconds
 

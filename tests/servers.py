@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from chat import LISTEN_BACKLOG, run_options
-from chat.keys import settings_key
+from chat.config.settings import settings_key
+from chat.run.process import LISTEN_BACKLOG, run_options
 
 
 @contextlib.asynccontextmanager

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from chat import Settings
-from chat.access import exposure_warning
-from chat.keys import open_streams_key
+from chat.access.control import exposure_warning
 from chat.simulator import Fault, Simulator
+from chat.state.open_streams import open_streams_key
 
 from .sse_client import chat_body, read_events, text_of
 from .typedefs import Client, ClientFactory

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from chat.sse import SseDecoder, frame
+from chat.relay.sse import frame
 from chat.upstream.chat_completions import CompletionReader
+from chat.upstream.sse_decoder import SseDecoder
 
 TEXT = 'Grüße 👩‍💻 — «ok»\n"quoted" data: x\n\n'
 

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from chat import Settings, create_app, run_options
+from chat import Settings, create_app
+from chat.run.process import run_options
 from chat.simulator import Fault, Simulator
 
 from .servers import running_server

@@ -14,7 +14,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from chat import Settings, SettingsError, create_app
-from chat.endpoints import EndpointConfig
+from chat.config.endpoints import EndpointConfig
 from chat.simulator import Fault, Simulator
 from chat.upstream import Endpoint, EndpointPool
 

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from chat import Settings, create_app
-from chat.metrics import SECONDS_BUCKETS, TOKEN_BUCKETS, ChatMetrics
-from chat.outcome import Outcome
+from chat.accounting.metrics import SECONDS_BUCKETS, TOKEN_BUCKETS, ChatMetrics
+from chat.accounting.outcome import Outcome
 from chat.simulator import Fault, Simulator
 
 from .outcomes import watch

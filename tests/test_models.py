@@ -84,7 +84,7 @@ async def test_an_old_api_version_is_a_clear_message_naming_the_setting(
 
 
 def test_an_old_api_version_is_warned_about_at_start(settings: Settings) -> None:
-    from chat.app import api_version_warning
+    from chat.edge.app import api_version_warning
 
     assert api_version_warning(dataclasses.replace(settings, api_version="2024-10-21")) is not None
     assert api_version_warning(dataclasses.replace(settings, api_version="2025-04-01-preview")) is None

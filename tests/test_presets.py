@@ -12,7 +12,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 from chat import Settings, SettingsError, create_app
-from chat.groups import MAX_GROUPS, proxied_groups
+from chat.access.client_access import MAX_GROUPS, proxied_groups
 from chat.simulator import Simulator
 
 from .sse_client import chat_body, read_events, text_of

@@ -9,9 +9,9 @@ import datetime
 import pytest
 
 from chat import Settings, SettingsError
-from chat.keys import shared_state_key
-from chat.quota import DailyQuota
+from chat.accounting.quota import DailyQuota
 from chat.simulator import Fault, Simulator
+from chat.state.shared_state import shared_state_key
 
 from .redis_server import RedisServer
 from .sse_client import chat_body, read_events

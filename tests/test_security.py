@@ -10,7 +10,7 @@ import re
 import pytest
 
 from chat import Settings, SettingsError
-from chat.access import exposure_warning
+from chat.access.control import exposure_warning
 from chat.simulator import Fault, Simulator
 
 from .sse_client import chat_body, read_events

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chat import Settings, SettingsError, create_app
-from chat.settings import environment_names
+from chat.config.settings import environment_names
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,8 +11,9 @@ import logging
 import pytest
 
 from chat import Settings, SettingsError
-from chat.keys import open_streams_key, shared_state_key
 from chat.simulator import Fault, Simulator
+from chat.state.open_streams import open_streams_key
+from chat.state.shared_state import shared_state_key
 
 from .redis_server import RedisServer
 from .sse_client import chat_body, read_events
@@ -96,7 +97,7 @@ async def test_a_lease_left_by_a_dead_process_expires(
     """Seen from Redis: a place whose holder stops renewing is free after the lease time."""
     import redis.asyncio as redis
 
-    from chat.limits import ACQUIRE
+    from chat.state.open_streams import ACQUIRE
 
     async with redis.Redis.from_url(redis_server.url) as connection:
         # A dead process's lease: taken, never renewed, never released.

@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-from chat.keys import open_streams_key
 from chat.simulator import Fault, Simulator
+from chat.state.open_streams import open_streams_key
 
 from .sse_client import chat_body
 from .typedefs import ClientFactory

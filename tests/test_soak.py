@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 
 from chat import Settings, create_app
-from chat.keys import open_streams_key
 from chat.simulator import Simulator
 from chat.simulator.answers import answer_for
+from chat.state.open_streams import open_streams_key
 
 from .servers import running_server
 from .sse_client import chat_body, parse_events, text_of

@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from chat.chat_request import MAX_HEADER_BYTES
+from chat.relay.request import MAX_HEADER_BYTES
 from chat.simulator import Fault, Simulator
 
 from .typedefs import ClientFactory

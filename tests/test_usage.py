@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from chat import Settings, SettingsError
-from chat.keys import usage_key
-from chat.outcome import Tokens
+from chat.accounting.outcome import Tokens
+from chat.accounting.usage import KEEP_DAYS, MemoryUsageStore, usage_key, utc_today
 from chat.simulator import Simulator
-from chat.usage import KEEP_DAYS, MemoryUsageStore, utc_today
 
 from .outcomes import watch
 from .sse_client import chat_body, read_events
@@ -192,7 +191,7 @@ async def test_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = Tokens(prompt=1, completion=1, reasoning=0, estimated=False)
     store.add(too_old, "user:ada", "gpt-test", tokens)
     store.add(oldest, "user:ada", "gpt-test", tokens)
-    monkeypatch.setattr("chat.usage.MAX_ROWS_PER_DAY", 2)
+    monkeypatch.setattr("chat.accounting.usage.MAX_ROWS_PER_DAY", 2)
     for client in ("user:ada", "user:bob", "user:carol", "user:dan"):
         store.add(today, client, "gpt-test", tokens)  # a new day: the one too old is forgotten
     rows = await store.all(too_old)

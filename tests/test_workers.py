@@ -47,7 +47,7 @@ async def _gunicorn(port: int, cwd: Path, *options: str, **env: str) -> AsyncIte
         "-m",
         "gunicorn",
         *options,
-        "chat.gunicorn_app:app_runner",
+        "chat.run.gunicorn_app:app_runner",
         "--worker-class",
         "aiohttp.GunicornWebWorker",
         "--workers",
@@ -148,7 +148,7 @@ async def test_two_workers_metrics_add_up(
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"an earlier run's file, removed at start")
     env = {**_upstream(upstream, simulator), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    async with _gunicorn(unused_tcp_port, tmp_path, "-c", "python:chat.gunicorn_config", **env) as url:
+    async with _gunicorn(unused_tcp_port, tmp_path, "-c", "python:chat.run.gunicorn_config", **env) as url:
         # A connection each, so that each is another chance for the other worker to accept it.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
 

@@ -7,11 +7,11 @@ import dataclasses
 
 from aiohttp import web
 
-from .errors import ChatError
-from .keys import client_id_key, default_preset_key, settings_key
-from .presets import Preset, PresetsFile
-from .proxies import from_trusted_proxy
-from .settings import Settings
+from chat.access.proxies import from_trusted_proxy
+from chat.access.sign_in import client_id_key
+from chat.config.presets import Preset, PresetsFile, default_preset_key
+from chat.config.settings import Settings, settings_key
+from chat.errors.chat_error import ChatError
 
 MAX_GROUPS_HEADER_CHARS = 4096  # of the header's value looked at
 MAX_GROUPS = 64  # groups taken from it

@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import ChatError
-from .hosts import check_host
-from .keys import access_state_key, client_id_key, settings_key
-from .log_lines import line
-from .proxies import forwarded_by_untrusted, forwarded_hosts, untrusted_proxy_warning
-from .settings import Settings, canonical_origin
-from .sign_in import SignInRefused, identify
+from chat.access.hosts import check_host
+from chat.access.proxies import forwarded_by_untrusted, forwarded_hosts, untrusted_proxy_warning
+from chat.access.sign_in import SignInRefused, client_id_key, identify
+from chat.access.state import access_state_key
+from chat.config.settings import Settings, canonical_origin, settings_key
+from chat.errors.chat_error import ChatError
+from chat.log.lines import line
 
 OPEN_ROUTES = frozenset({"healthz"})
 

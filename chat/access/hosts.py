@@ -7,9 +7,9 @@ import ipaddress
 
 from aiohttp import web
 
-from .errors import ChatError
-from .proxies import forwarded_hosts
-from .settings import Settings
+from chat.access.proxies import forwarded_hosts
+from chat.config.settings import Settings
+from chat.errors.chat_error import ChatError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 

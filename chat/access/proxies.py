@@ -8,8 +8,8 @@ import ipaddress
 
 from aiohttp import web
 
-from .log_lines import line
-from .settings import Settings
+from chat.config.settings import Settings
+from chat.log.lines import line
 
 MAX_HOPS = 20  # X-Forwarded-For entries looked at; a longer chain is no proxy set-up of ours
 

@@ -13,10 +13,10 @@ import time
 
 from aiohttp import web
 
-from .errors import ChatError
-from .proxies import client_address, from_trusted_proxy
-from .settings import Settings
-from .shared_state import SharedState, Unavailable
+from chat.access.proxies import client_address, from_trusted_proxy
+from chat.config.settings import Settings
+from chat.errors.chat_error import ChatError
+from chat.state.shared_state import SharedState, Unavailable
 
 USER_CAP = 128  # characters of a user name kept from a header, for limits and logs
 FREE_FAILURES = {"address": 5, "user": 10}  # failures before each further one costs a wait
@@ -195,3 +195,6 @@ def _basic_user(credentials: str, settings: Settings) -> str | None:
         ):
             return user
     return None
+
+
+client_id_key = web.RequestKey("client_id_key", str)  # who the client is, once access control has decided

@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from .log_lines import RefusalLog
-from .sign_in import SignInThrottle
+from aiohttp import web
+
+from chat.access.sign_in import SignInThrottle
+from chat.log.lines import RefusalLog
 
 
 @dataclasses.dataclass
@@ -15,3 +17,6 @@ class AccessState:
     throttle: SignInThrottle = dataclasses.field(default_factory=SignInThrottle)
     refusals: RefusalLog = dataclasses.field(default_factory=lambda: RefusalLog(logging.getLogger("chat.access")))
     warned_about_proxy: bool = False
+
+
+access_state_key = web.AppKey("access_state_key", AccessState)

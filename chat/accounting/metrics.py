@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import re
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .outcome import Outcome
-from .settings import Settings
+from chat.accounting.outcome import Outcome
+from chat.config.settings import Settings
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client itself when it is imported
 OTHER = "other"
@@ -192,3 +193,6 @@ class ChatMetrics:
 
 def _status(status: str) -> str:
     return status if _STATUS.fullmatch(status) else OTHER
+
+
+metrics_key = web.AppKey("metrics_key", ChatMetrics)  # absent when CHAT_METRICS is off

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .keys import metrics_key
+from chat.accounting.metrics import metrics_key
 
 
 async def get_metrics(request: web.Request) -> web.Response:

@@ -7,7 +7,9 @@ import logging
 import time
 from typing import Any, Protocol
 
-from .log_lines import RefusalLog, line
+from aiohttp import web
+
+from chat.log.lines import RefusalLog, line
 
 log = logging.getLogger("chat.relay")
 
@@ -137,3 +139,6 @@ class OutcomeObserver(Protocol):
     def finished(self, outcome: Outcome) -> None: ...
 
     def refused(self, outcome: Outcome) -> None: ...
+
+
+observers_key: web.AppKey[list[OutcomeObserver]] = web.AppKey("observers_key")

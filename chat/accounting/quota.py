@@ -14,11 +14,12 @@ import math
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
+from aiohttp import web
 
-from .errors import ChatError
-from .outcome import Outcome
-from .settings import Settings
-from .shared_state import SharedState, Unavailable
+from chat.accounting.outcome import Outcome
+from chat.config.settings import Settings
+from chat.errors.chat_error import ChatError
+from chat.state.shared_state import SharedState, Unavailable
 
 MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count
 OTHER = "other"
@@ -139,3 +140,6 @@ def _key(day: datetime.date, client: str) -> str:
 def _duration(seconds: int) -> str:
     hours, minutes = divmod(math.ceil(seconds / 60), 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+quota_key = web.AppKey("quota_key", DailyQuota)

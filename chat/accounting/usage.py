@@ -16,7 +16,9 @@ import datetime
 from collections.abc import Callable
 from typing import Protocol
 
-from .outcome import Outcome, Tokens
+from aiohttp import web
+
+from chat.accounting.outcome import Outcome, Tokens
 
 KEEP_DAYS = 40  # days of usage kept in the process: this month and all of the last one
 MAX_ROWS_PER_DAY = 100_000  # clients and deployments of one day; beyond, newcomers count as "other"
@@ -160,3 +162,6 @@ def summed(rows: list[UsageRow]) -> dict[tuple[str, str], Usage]:
     for row in rows:
         sums.setdefault((row.client, row.deployment), Usage()).merge(row.usage)
     return sums
+
+
+usage_key = web.AppKey("usage_key", UsageAccounting)

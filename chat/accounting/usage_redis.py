@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
 
-from .outcome import Tokens
-from .shared_state import SharedState, Unavailable
-from .usage import KEEP_DAYS, Count, MemoryUsageStore, Usage, UsageRow, utc_today
+from chat.accounting.outcome import Tokens
+from chat.accounting.usage import KEEP_DAYS, Count, MemoryUsageStore, Usage, UsageRow, utc_today
+from chat.state.shared_state import SharedState, Unavailable
 
 FIELDS = ("requests", "prompt_tokens", "completion_tokens", "reasoning_tokens")
 SEPARATOR = "\x1f"  # between deployment, part and field in a hash field name; in no name we accept

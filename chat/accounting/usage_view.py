@@ -20,9 +20,11 @@ from collections.abc import Mapping
 import orjson
 from aiohttp import web
 
-from .errors import ChatError
-from .keys import client_id_key, quota_key, settings_key, usage_key
-from .usage import Usage, UsageRow, summed
+from chat.access.sign_in import client_id_key
+from chat.accounting.quota import quota_key
+from chat.accounting.usage import Usage, UsageRow, summed, usage_key
+from chat.config.settings import settings_key
+from chat.errors.chat_error import ChatError
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MONTH = re.compile(r"\d{4}-\d{2}")

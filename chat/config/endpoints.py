@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .toml_file import read_toml
+from chat.config.toml_file import read_toml
 
 V1_PATH = "/openai/v1"
 

@@ -26,7 +26,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .toml_file import read_toml
+from aiohttp import web
+
+from chat.config.toml_file import read_toml
 
 MAX_PROMPTS = 4
 PRESET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -157,3 +159,7 @@ def _client(name: str, where: str) -> str:
     if kind not in ("user", "token") or not rest:
         raise ValueError(f"{where}: keys must be user names or token:NAME, not {name!r}")
     return f"{kind}:{rest}"
+
+
+# The preset of pages and requests that name none: `create_app(settings, preset=...)` or CHAT_DEFAULT_PRESET.
+default_preset_key = web.AppKey("default_preset_key", str)

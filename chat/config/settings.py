@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from dotenv import dotenv_values
 
-from .endpoints import EndpointConfig, endpoints_from_file, endpoints_from_lists
-from .presets import PRESET_NAME, PresetsFile, presets_from_file
+from chat.config.endpoints import EndpointConfig, endpoints_from_file, endpoints_from_lists
+from chat.config.presets import PRESET_NAME, PresetsFile, presets_from_file
 
 V1 = "v1"  # Azure's versionless API: https://NAME.openai.azure.com/openai/v1/
 # The oldest dated version that reasoning models (the gpt-5 family, o-series) accept on the classic path.
@@ -582,3 +583,6 @@ def _installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:
         return False
+
+
+settings_key = web.AppKey("settings_key", Settings)

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import ChatError
-from .log_lines import RefusalLog
+from chat.errors.chat_error import ChatError
+from chat.log.lines import RefusalLog
 
 BAD_REQUEST = ChatError(400, "bad_request", "The request is not valid HTTP.")
 
@@ -114,3 +114,6 @@ def serve_chat_connections(app: web.Application, security_headers: dict[str, str
 
     app._make_handler = make_chat_server  # type: ignore[method-assign]
     return connections
+
+
+connections_key = web.AppKey("connections_key", Connections)

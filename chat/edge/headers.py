@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .keys import settings_key
+from chat.config.settings import settings_key
 
 
 def security_headers(frame_ancestors: str) -> dict[str, str]:

@@ -7,10 +7,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .errors import ChatError
-from .groups import client_access
-from .keys import open_streams_key, settings_key, shared_state_key, upstream_key
-from .presets import Preset
+from chat.access.client_access import client_access
+from chat.config.presets import Preset
+from chat.config.settings import settings_key
+from chat.errors.chat_error import ChatError
+from chat.state.open_streams import open_streams_key
+from chat.state.shared_state import shared_state_key
+from chat.upstream.service import upstream_key
 
 
 async def index(request: web.Request) -> web.Response:

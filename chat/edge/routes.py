@@ -4,13 +4,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .keys import settings_key
-from .metrics_view import get_metrics
-from .relay import post_chat
-from .usage_views import get_usage
-from .views import embed, healthz, index
+from chat.accounting.metrics_view import get_metrics
+from chat.accounting.usage_view import get_usage
+from chat.config.settings import settings_key
+from chat.edge.pages import embed, healthz, index
+from chat.relay.handler import post_chat
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"  # the checkout's web/
 
 
 async def favicon(request: web.Request) -> web.FileResponse:

@@ -8,23 +8,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .chat_request import read_chat_request, with_system_prompt
-from .errors import ChatError
-from .events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from .groups import client_access
-from .keys import (
-    access_state_key,
-    client_id_key,
-    observers_key,
-    open_streams_key,
-    quota_key,
-    settings_key,
-    shared_state_key,
-    upstream_key,
-)
-from .limits import OpenStreams
-from .outcome import Outcome
-from .sse import ClientTooSlow, SseResponse, frame
+from chat.access.client_access import client_access
+from chat.access.sign_in import client_id_key
+from chat.access.state import access_state_key
+from chat.accounting.outcome import Outcome, observers_key
+from chat.accounting.quota import quota_key
+from chat.config.settings import settings_key
+from chat.errors.chat_error import ChatError
+from chat.relay.request import read_chat_request, with_system_prompt
+from chat.relay.sse import ClientTooSlow, SseResponse, frame
+from chat.state.open_streams import OpenStreams, open_streams_key
+from chat.state.shared_state import shared_state_key
+from chat.upstream.events import Finished, ReasoningDelta, StreamEvent, TextDelta
+from chat.upstream.service import upstream_key
 
 SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send your message again in a moment.")
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import TYPE_CHECKING
 
 import orjson
 from aiohttp import web
 
-from .errors import ChatError
-from .settings import Settings
-
-if TYPE_CHECKING:  # at run time, groups.py imports (through the app's keys) what imports this module
-    from .groups import ClientAccess
+from chat.access.client_access import ClientAccess
+from chat.config.settings import Settings
+from chat.errors.chat_error import ChatError
+from chat.upstream.messages import Message
 
 ROLES = frozenset({"user", "assistant", "system"})
 MESSAGE_FIELDS = frozenset({"role", "content"})
@@ -23,8 +21,6 @@ MESSAGE_FIELDS = frozenset({"role", "content"})
 MAX_HEADER_BYTES = 32 * 1024
 # `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
 BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment", "preset"})
-
-Message = dict[str, str]  # {"role": ..., "content": ...}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

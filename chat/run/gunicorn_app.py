@@ -1,6 +1,6 @@
 """Several worker processes under gunicorn, with the same run settings as `server.py`:
 
-    gunicorn chat.gunicorn_app:app_runner --worker-class aiohttp.GunicornWebWorker --workers 2 --bind 127.0.0.1:8080
+    gunicorn chat.run.gunicorn_app:app_runner --worker-class aiohttp.GunicornWebWorker --workers 2 --bind 127.0.0.1:8080
 
 The server keeps no per-user state, so any worker (or machine) can answer any request.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .app import create_process_app, run_options
-from .descriptors import raise_open_file_limit
-from .settings import Settings, SettingsError, read_environment
+from chat.config.settings import Settings, SettingsError, read_environment
+from chat.edge.descriptors import raise_open_file_limit
+from chat.run.process import create_process_app, run_options
 
 
 async def app_runner() -> web.AppRunner:

@@ -1,6 +1,6 @@
 """Gunicorn server hooks for the metrics of several workers:
 
-    gunicorn -c python:chat.gunicorn_config chat.gunicorn_app:app_runner --worker-class aiohttp.GunicornWebWorker ...
+    gunicorn -c python:chat.run.gunicorn_config chat.run.gunicorn_app:app_runner -k aiohttp.GunicornWebWorker ...
 
 With PROMETHEUS_MULTIPROC_DIR set, each worker keeps its metrics in files there and a scrape of any
 worker adds them all up. The files are removed when gunicorn starts (an earlier run's counts would
@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
-from .metrics import MULTIPROCESS_DIR
+from chat.accounting.metrics import MULTIPROCESS_DIR
 
 FILE_KINDS = ("counter", "gauge", "histogram", "summary")  # how prometheus-client names its files
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
-from . import wire
-from .answers import answer_for
-from .faults import REFUSALS, Fault, PlannedFault
-from .profiles import PROFILES, Dialect, ModelProfile, refusal
-from .streams import Pace, SimulatedRequest, stream_chat, stream_responses
+from chat.simulator import wire
+from chat.simulator.answers import answer_for
+from chat.simulator.faults import REFUSALS, Fault, PlannedFault
+from chat.simulator.profiles import PROFILES, Dialect, ModelProfile, refusal
+from chat.simulator.streams import Pace, SimulatedRequest, stream_chat, stream_responses
 
 __all__ = ["PROFILES", "Fault", "ModelProfile", "SimulatedRequest", "Simulator"]
 

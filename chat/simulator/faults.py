@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from .wire import error_response
+from chat.simulator.wire import error_response
 
 
 class Fault(enum.Enum):

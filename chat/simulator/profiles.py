@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .wire import error_response
+from chat.simulator.wire import error_response
 
 Dialect = Literal["chat", "responses"]
 

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import responses_wire, wire
-from .answers import reasoning_summary, tokens
-from .faults import Fault, PlannedFault
-from .profiles import ModelProfile
+from chat.simulator import responses_wire, wire
+from chat.simulator.answers import reasoning_summary, tokens
+from chat.simulator.faults import Fault, PlannedFault
+from chat.simulator.profiles import ModelProfile
 
 
 @dataclasses.dataclass

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as redis
+from aiohttp import web
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from .errors import ChatError
-from .settings import Settings
-from .shared_state import SharedState, Unavailable
+from chat.config.settings import Settings
+from chat.errors.chat_error import ChatError
+from chat.state.shared_state import SharedState, Unavailable
 
 KEY_PREFIX = "chat"
 
@@ -228,3 +229,6 @@ def _server_busy() -> ChatError:
         "The server is answering as many chats as it can. Try again in a few seconds.",
         retry_after=5,
     )
+
+
+open_streams_key = web.AppKey("open_streams_key", OpenStreams)

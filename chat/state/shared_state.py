@@ -15,9 +15,10 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
+from aiohttp import web
 from redis.exceptions import RedisError
 
-from .log_lines import line
+from chat.log.lines import line
 
 T = TypeVar("T")
 
@@ -148,3 +149,6 @@ def _without_password(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "") + parts.path
+
+
+shared_state_key = web.AppKey("shared_state_key", SharedState)

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx2
 import openai
+from aiohttp import web
 
-from ..endpoints import V1_PATH, EndpointConfig
-from ..settings import V1, Settings
+from chat.config.endpoints import V1_PATH, EndpointConfig
+from chat.config.settings import V1, Settings
 
 TokenProvider = Callable[[], Awaitable[str]]
 
@@ -81,3 +82,6 @@ def _marked(token_provider: TokenProvider) -> TokenProvider:
             raise SignInFailed(f"{type(error).__name__}: {error}") from error
 
     return provide
+
+
+token_provider_key: web.AppKey[TokenProvider] = web.AppKey("token_provider_key")

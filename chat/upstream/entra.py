@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from .settings import Settings
-from .upstream import TokenProvider
+from chat.config.settings import Settings
+from chat.upstream import TokenProvider
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 

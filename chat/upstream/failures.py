@@ -8,7 +8,7 @@ import aiohttp
 import httpx2
 import openai
 
-from ..errors import ChatError
+from chat.errors.chat_error import ChatError
 
 DEFAULT_RETRY_AFTER = 5
 

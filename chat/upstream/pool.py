@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import openai
 
-from ..endpoints import EndpointConfig
+from chat.config.endpoints import EndpointConfig
 
 FIRST_REST = 2.0  # seconds an endpoint rests after a failure; doubling with each one in a row
 LONGEST_REST = 60.0

@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 
-from ..chat_request import Message
-from ..errors import ChatError
-from ..events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from ..sse import SseDecoder
-from .failures import ended_early, failure_in_stream, unreadable
+from chat.errors.chat_error import ChatError
+from chat.upstream.events import Finished, ReasoningDelta, StreamEvent, TextDelta
+from chat.upstream.failures import ended_early, failure_in_stream, unreadable
+from chat.upstream.messages import Message
+from chat.upstream.sse_decoder import SseDecoder
 
 PATH = "/responses"
 

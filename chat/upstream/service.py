@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..chat_request import Message
-from ..settings import Settings
-from . import chat_completions, responses
-from .pool import EndpointPool
-from .stream import CompletionStream, Reader, without
+from aiohttp import web
+
+from chat.config.settings import Settings
+from chat.upstream import chat_completions, responses
+from chat.upstream.messages import Message
+from chat.upstream.pool import EndpointPool
+from chat.upstream.stream import CompletionStream, Reader, without
 
 
 class Upstream:
@@ -57,3 +59,6 @@ class Upstream:
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+upstream_key = web.AppKey("upstream_key", Upstream)

@@ -17,10 +17,10 @@ import aiohttp
 import httpx2
 import openai
 
-from ..errors import ChatError
-from ..events import Finished, StreamEvent, TextDelta
-from .client import SignInFailed
-from .failures import (
+from chat.errors.chat_error import ChatError
+from chat.upstream.client import SignInFailed
+from chat.upstream.events import Finished, StreamEvent, TextDelta
+from chat.upstream.failures import (
     TRANSPORT_ERRORS,
     all_throttled,
     failure_before_stream,
@@ -30,7 +30,7 @@ from .failures import (
     sign_in_failed,
     stalled,
 )
-from .pool import Endpoint, EndpointPool
+from chat.upstream.pool import Endpoint, EndpointPool
 
 log = logging.getLogger("chat.upstream")
 

@@ -1,0 +1,1 @@
+"""Log lines a machine can parse and nobody can bend."""

@@ -1,0 +1,59 @@
+"""The command line: `chat-server [--host H] [--port P]` (also `python -m chat`, `python server.py`);
+settings come from the environment and a `.env` file in the working directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from chat.access.control import exposure_warning
+from chat.config.settings import Settings, SettingsError, read_environment
+from chat.edge.descriptors import raise_open_file_limit
+from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
+
+
+def without_credentials(url: str) -> str:
+    """The endpoint as it may be printed: any user:password@ written into it is left out."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def main(argv: list[str] | None = None) -> int:
+    environment = read_environment()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=environment.get("HOST", "127.0.0.1"), help="address to listen on")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 8080)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {"host": args.host}
+    if args.port is not None:
+        overrides["port"] = args.port
+    try:
+        settings = Settings.from_env(environment, **overrides)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    before, after = raise_open_file_limit()  # each connection holds a file descriptor
+    if after > before:
+        logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)
+    if warning := exposure_warning(settings):
+        print(warning, file=sys.stderr, flush=True)
+    source = (
+        "the built-in simulator (no AZURE_OPENAI_ENDPOINT)"
+        if settings.simulated
+        else without_credentials(settings.endpoint or "")
+    )
+    ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
+    web.run_app(
+        create_process_app(settings),
+        host=settings.host,
+        port=settings.port,
+        backlog=LISTEN_BACKLOG,
+        print=lambda _: print(ready, flush=True),
+        **run_options(settings),
+    )
+    return 0
