@@ -7,7 +7,7 @@ from playwright.async_api import expect
 from pytest_aiohttp import AiohttpServer
 
 from chat import Settings, create_app
-from chat.keys import observers_key
+from chat.accounting.outcome import observers_key
 from chat.simulator import Simulator
 
 from ..outcomes import FinishedOutcomes
