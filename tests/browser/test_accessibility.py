@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from chat.simulator import Fault, Simulator
 
-from .pages import ChatPage, OpenChat, within
+from .pages import OpenChat, ask, within
 
 # axe-core from the npm registry, kept with its licence (MPL-2.0) beside it.
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -81,20 +81,13 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     return violations
 
 
-async def ask(chat: ChatPage, simulator: Simulator, answer: str, question: str) -> None:
-    simulator.script(answer)
-    await chat.send(question)
-    await within(simulator.next_request())
-    await chat.wait_done()
-
-
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 async def test_axe_finds_nothing_on_a_rich_answer(
     open_chat: OpenChat, chat_url: str, simulator: Simulator, color_scheme: str
 ) -> None:
     # axe is put in as an inline script, which the page's CSP refuses: this context lets it in.
     chat = await open_chat(chat_url, bypass_csp=True, color_scheme=color_scheme, viewport={"width": 900, "height": 800})
-    await ask(chat, simulator, RICH_ANSWER, "Plan the relay")
+    await ask(chat, simulator, "Plan the relay", RICH_ANSWER)
     body = chat.answer_body()
     await expect(body.locator("pre code.hljs")).to_have_count(1)
     await expect(body.locator(".math-typeset")).to_have_count(1)
@@ -109,7 +102,7 @@ async def test_focus_rings_show_whole_in_the_conversation_list(
 ) -> None:
     chat = await open_chat(chat_url, viewport={"width": 1100, "height": 700})
     for question in ("First question", "Second question"):
-        await ask(chat, simulator, "An answer.", question)
+        await ask(chat, simulator, question, "An answer.")
         await chat.page.get_by_role("button", name="New chat").first.click()
     items = chat.page.locator("#conversation-list [data-action='open']")
     await expect(items).to_have_count(2)
@@ -153,7 +146,7 @@ async def test_screen_readers_hear_an_answer_begin_and_end_not_each_word(
     await expect(chat.page.locator("#answer-status")).to_have_text("Answer stopped.")
 
     simulator.token_delay = 0
-    await ask(chat, simulator, "Done now.", "And another")
+    await ask(chat, simulator, "And another", "Done now.")
     await expect(status).to_have_text("Answer finished.")
 
 

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from chat.simulator import Simulator
 
-from .pages import PHONE, ChatPage, OpenChat, within
+from .pages import PHONE, ChatPage, OpenChat, ask
 
 LONG_LINE = "print(" + " + ".join(f"value_{number}" for number in range(60)) + ")"
 CODE_AND_MATH = f"""## Mean and spread
@@ -45,14 +45,8 @@ const total = values.reduce((sum, value) => sum + value, 0);
 | $x_i$ | the values |
 """
 
+QUESTION = "Explain the mean"
 MODULES = "performance.getEntriesByType('resource').map(entry => new URL(entry.name).pathname)"
-
-
-async def ask(chat: ChatPage, simulator: Simulator, answer: str, question: str = "Explain the mean") -> None:
-    simulator.script(answer)
-    await chat.send(question)
-    await within(simulator.next_request())
-    await chat.wait_done()
 
 
 async def loaded_modules(chat: ChatPage) -> list[str]:
@@ -63,11 +57,11 @@ async def test_code_is_coloured_and_math_typeset_only_once_an_answer_needs_them(
     open_chat: OpenChat, chat_url: str, simulator: Simulator
 ) -> None:
     chat = await open_chat(chat_url, permissions=["clipboard-read", "clipboard-write"])
-    await ask(chat, simulator, "Plain words, a price of $5, nothing else.", "Say hello")
+    await ask(chat, simulator, "Say hello", "Plain words, a price of $5, nothing else.")
     loaded = await loaded_modules(chat)
     assert not [path for path in loaded if "highlight" in path or "katex" in path], loaded
 
-    await ask(chat, simulator, CODE_AND_MATH)
+    await ask(chat, simulator, QUESTION, CODE_AND_MATH)
     body = chat.answer_body()
     python = body.locator("pre code.language-python")
     await expect(python).to_have_class("language-python hljs")
@@ -112,7 +106,7 @@ async def test_wide_code_and_tables_scroll_by_keyboard(
         + " | ".join(f"value {n}" for n in range(14))
         + " |\n"
     )
-    await ask(chat, simulator, CODE_AND_MATH + "\n" + wide_table)
+    await ask(chat, simulator, QUESTION, CODE_AND_MATH + "\n" + wide_table)
     body = chat.answer_body()
     code = body.get_by_role("group", name="Code, python")
     table = body.get_by_role("group", name="Table: Column 0, Column 1, Column 2")
@@ -134,10 +128,10 @@ async def test_links_show_their_real_host(open_chat: OpenChat, chat_url: str, si
     await ask(
         chat,
         simulator,
+        "Where do I log in?",
         "Log in at [https://bank.example](https://evil.example/steal?d=secret).\n\n"
         "See [the docs](https://docs.example.org/guide), [example.com](https://example.com/x) "
         "and https://plain.example/path.",
-        "Where do I log in?",
     )
     body = chat.answer_body()
     bait = body.get_by_role("link", name="https://bank.example (evil.example)")
@@ -163,7 +157,7 @@ async def test_screenshot_code_and_math(
     open_chat: OpenChat, chat_url: str, simulator: Simulator, output_dir: Path, name: str
 ) -> None:
     chat = await open_chat(chat_url, reduced_motion="reduce", **SHOTS[name])
-    await ask(chat, simulator, CODE_AND_MATH)
+    await ask(chat, simulator, QUESTION, CODE_AND_MATH)
     body = chat.answer_body()
     await expect(body.locator("pre code.language-js.hljs")).to_have_count(1)
     await expect(body.locator(".math-typeset")).to_have_count(6)

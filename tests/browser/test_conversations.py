@@ -6,14 +6,7 @@ from playwright.async_api import expect
 
 from chat.simulator import Simulator
 
-from .pages import ChatPage, OpenChat, within
-
-
-async def ask(chat: ChatPage, simulator: Simulator, question: str, answer: str) -> None:
-    simulator.script(answer)
-    await chat.send(question)
-    await chat.wait_done()
-    assert await chat.paragraphs() == [answer]
+from .pages import ChatPage, OpenChat, ask, within
 
 
 async def expect_conversation(chat: ChatPage, texts: list[str]) -> None:
@@ -26,7 +19,9 @@ async def test_reload_keeps_conversations_new_chat_and_delete(
     chat = await open_chat(chat_url)
     page = chat.page
     await ask(chat, simulator, "First question", "First answer.")
+    assert await chat.paragraphs() == ["First answer."]
     await ask(chat, simulator, "A follow-up", "Second answer.")
+    assert await chat.paragraphs() == ["Second answer."]
     assert simulator.requests[-1].body["messages"][-3:] == [
         {"role": "user", "content": "First question"},
         {"role": "assistant", "content": "First answer."},
@@ -46,6 +41,7 @@ async def test_reload_keeps_conversations_new_chat_and_delete(
     await expect(page.locator("#empty-state")).to_be_visible()
     await expect(chat.input).to_be_focused()
     await ask(chat, simulator, "Another topic", "Third answer.")
+    assert await chat.paragraphs() == ["Third answer."]
     assert [m["role"] for m in simulator.requests[-1].body["messages"]] == ["system", "user"]  # a fresh start
     await expect(chat.conversations.locator(".conversation-open")).to_have_text(["Another topic", "First question"])
 
