@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { OUTCOME } from "../../web/static/api.js";
-import { STORAGE_KEY } from "../../web/static/store.js";
+import { OUTCOME } from "../../web/static/server/api.js";
+import { STORAGE_KEY } from "../../web/static/constants.js";
 import { openTab } from "./fake-page.mjs";
 import { FakeStorage } from "./fake-storage.mjs";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { once } from "node:events";
 
-import { OUTCOME, streamChat } from "../../web/static/api.js";
+import { OUTCOME, streamChat } from "../../web/static/server/api.js";
 
 const encoder = new TextEncoder();
 const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8" };

@@ -3,8 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { OUTCOME } from "../../web/static/api.js";
-import { ConversationStore, STORAGE_KEY, STORAGE_PROBLEM } from "../../web/static/store.js";
+import { OUTCOME } from "../../web/static/server/api.js";
+import { STORAGE_KEY } from "../../web/static/constants.js";
+import { ConversationStore, STORAGE_PROBLEM } from "../../web/static/data/store.js";
 import { openTab } from "./fake-page.mjs";
 import { FakeStorage } from "./fake-storage.mjs";
 
@@ -339,8 +340,7 @@ test("a fault of the page while an answer is drawn ends the answer instead of le
   const failing = () => {
     throw new Error("drawing failed");
   };
-  const list = tab.controller.messageList;
-  tab.controller.messageList = new Proxy(list, { get: (part, name) => (name === "updateAnswer" ? failing : part[name]) });
+  tab.messageList.part.updateAnswer = failing;
   tab.send("Question");
   await settle();
   delete globalThis.reportError;

@@ -10,7 +10,7 @@ import {
   trimToLimits,
   UNTITLED,
   withhold,
-} from "../../web/static/conversation.js";
+} from "../../web/static/data/conversation.js";
 
 const user = (content) => ({ role: "user", content });
 const assistant = (content, extra = {}) => ({ role: "assistant", content, ...extra });

@@ -2,17 +2,19 @@
 // controller tells them to draw and keep what it binds to them. Each part has exactly the
 // methods of the real class it stands for, so a call to a method the page lacks throws here too.
 
-import { Controller } from "../../web/static/controller.js";
-import { ConversationList } from "../../web/static/conversation-list.js";
-import { MessageList } from "../../web/static/message-list.js";
-import { ConversationStore, STORAGE_KEY } from "../../web/static/store.js";
-import { Topbar } from "../../web/static/topbar.js";
-import { View } from "../../web/static/view.js";
+import { Controller } from "../../web/static/actions/controller.js";
+import { ConversationList } from "../../web/static/page/conversation-list.js";
+import { MessageList } from "../../web/static/messages/message-list.js";
+import { STORAGE_KEY } from "../../web/static/constants.js";
+import { ConversationStore } from "../../web/static/data/store.js";
+import { Topbar } from "../../web/static/page/topbar.js";
+import { View } from "../../web/static/page/view.js";
 
 const NO_LIMITS = { maxMessages: 0, maxMessageChars: 0, maxTotalChars: 0 };
 
-/** Short enough that no test waits for it, long enough that an Undo right after a delete still finds it. */
-export const UNDO_DELETE_MS = 50;
+// Short, so that no test waits for the page's timers: Undo is still offered right after a
+// delete, and an answer's text is saved as it streams.
+const DELAYS = { undoDeleteMs: 50, saveWhileStreamingMs: 10 };
 
 /** The methods of a class, its own and those it inherits, without the constructor. */
 function methodsOf(Real) {
@@ -73,7 +75,7 @@ export function openTab(storage, streamChat = () => new Promise(() => {}), { set
     chatUrl: new URL("http://chat.test/api/chat"),
     settings,
     streamChat,
-    undoDeleteMs: UNDO_DELETE_MS,
+    delays: DELAYS,
   });
   controller.start();
   return {

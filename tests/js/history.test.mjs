@@ -11,7 +11,7 @@ import {
   markdownExport,
   readExport,
   searchConversations,
-} from "../../web/static/history.js";
+} from "../../web/static/data/history.js";
 
 const at = (year, month, day, hour = 12, minute = 0) => new Date(year, month - 1, day, hour, minute).getTime();
 

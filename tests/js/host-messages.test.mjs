@@ -2,10 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { toRequestMessages } from "../../web/static/conversation.js";
+import { PAGE_EVENT } from "../../web/static/constants.js";
+import { toRequestMessages } from "../../web/static/data/conversation.js";
 import { openTab } from "./fake-page.mjs";
 import { FakeStorage } from "./fake-storage.mjs";
-import { CHAT_MESSAGE, answerFinished, hostOrigins, isHostOrigin, readHostMessage } from "../../web/static/host-messages.js";
+import { CHAT_MESSAGE, answerFinished, hostOrigins, isHostOrigin, readHostMessage } from "../../web/static/host/host-messages.js";
 
 const CHAT = "https://chat.example.com";
 
@@ -115,16 +116,14 @@ test("a host's context goes before its question as a marked message, again only 
   assert.ok(sent.every((message) => Object.keys(message).join() === "role,content"));
 });
 
-test("the controller sends the context with each question until it is removed, and tells its observers", async () => {
+test("the controller sends the context with each question until it is removed, and tells of each answer", async () => {
   const requests = [];
   const streamChat = (url, messages) =>
     new Promise((resolve) => requests.push({ messages, end: () => resolve({ kind: "done", finishReason: "stop", usage: null }) }));
   const tab = openTab(new FakeStorage(), streamChat);
   const heard = [];
-  tab.controller.observe({
-    answerStarted: () => heard.push("started"),
-    answerFinished: (message) => heard.push(`finished ${message.status}`),
-  });
+  tab.controller.events.addEventListener(PAGE_EVENT.ANSWER_STARTED, () => heard.push("started"));
+  tab.controller.events.addEventListener(PAGE_EVENT.ANSWER_ENDED, ({ detail }) => heard.push(`finished ${detail.message.status}`));
   tab.controller.setContext({ host: "intranet.example.com", text: "Ticket 42" });
   tab.controller.prefill("What now?", { send: true });
   assert.equal(tab.view.last("setComposerText")[0], "What now?");

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { shownHost } from "../../web/static/link-hosts.js";
+import { shownHost } from "../../web/static/markup/link-hosts.js";
 
 const BASE = "https://chat.example.net/";
 

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { plainTextReason, splitCompletedBlocks } from "../../web/static/markdown.js";
+import { plainTextReason, splitCompletedBlocks } from "../../web/static/markup/markdown.js";
 
 const completed = (text) => text.slice(0, splitCompletedBlocks(text));
 

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { Marked } from "../../web/static/vendor/marked.esm.js";
-import { findMath, mathExtension } from "../../web/static/math-syntax.js";
+import { findMath, mathExtension } from "../../web/static/markup/math-syntax.js";
 
 const marked = new Marked({ gfm: true, extensions: [mathExtension] });
 const html = (text) => marked.parse(text).trim();

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { elapsedText, usageText } from "../../web/static/message-markup.js";
+import { elapsedText, usageText } from "../../web/static/messages/message-markup.js";
 
 const number = (value) => new Intl.NumberFormat().format(value);
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { SseParser, parseSse } from "../../web/static/sse.js";
+import { SseParser, parseSse } from "../../web/static/server/sse.js";
 
 const encoder = new TextEncoder();
 

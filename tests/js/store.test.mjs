@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConversationStore, STORAGE_KEY, STORAGE_PROBLEM, readConversations } from "../../web/static/store.js";
+import { STORAGE_KEY } from "../../web/static/constants.js";
+import { ConversationStore, STORAGE_PROBLEM } from "../../web/static/data/store.js";
+import { readConversations } from "../../web/static/data/stored.js";
 import { FakeStorage } from "./fake-storage.mjs";
 
 test("a conversation is stored once it has a message, and survives a reload", () => {

@@ -1,17 +1,26 @@
 // Wiring: build the parts and start. Every URL is relative to the page, so the app
 // works when it is mounted under a path prefix (e.g. /assistant/).
+//   actions/   what the person's actions do: asking, the conversation list, export and import
+//   data/      conversations and their rules, the store that keeps (and alone changes) them; no DOM
+//   server/    the chat request, its events, the answers being written; no DOM
+//   page/      the page around the messages: composer, notices, sidebar, top bar, theme, usage
+//   messages/  the open conversation's messages, the answer being streamed, their actions
+//   markup/    markdown, code, formulas and links inside a message
+//   host/      talking with a framing host (the messaging API)
+//   constants.js  storage keys, keyboard keys, the number format, the page's events
 
-import { streamChat } from "./api.js";
-import { Controller } from "./controller.js";
-import { ContextChip } from "./context-chip.js";
-import { ConversationList } from "./conversation-list.js";
-import { HostBridge } from "./host-bridge.js";
-import { MessageList } from "./message-list.js";
-import { ConversationStore, STORAGE_KEY } from "./store.js";
-import { Theme } from "./theme.js";
-import { Topbar } from "./topbar.js";
-import { View } from "./view.js";
-import "./usage.js"; // today's use under the composer; it wires itself
+import { Controller } from "./actions/controller.js";
+import { STORAGE_KEY } from "./constants.js";
+import { ConversationStore } from "./data/store.js";
+import { HostBridge } from "./host/host-bridge.js";
+import { MessageList } from "./messages/message-list.js";
+import { ContextChip } from "./page/context-chip.js";
+import { ConversationList } from "./page/conversation-list.js";
+import { Theme } from "./page/theme.js";
+import { Topbar } from "./page/topbar.js";
+import { showUsage } from "./page/usage.js";
+import { View } from "./page/view.js";
+import { streamChat } from "./server/api.js";
 
 // Only a read here: a full storage still shows what it holds (the store finds out, on its
 // first write, that there is no room for more).
@@ -42,6 +51,7 @@ const controller = new Controller({
   contextChip: new ContextChip(document),
 });
 controller.start();
+showUsage(document, controller.events); // today's use under the composer
 
 // A preset's suggested prompts: one click asks.
 for (const button of document.querySelectorAll("#suggested-prompts button[data-prompt]")) {

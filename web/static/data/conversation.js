@@ -133,3 +133,18 @@ export function trimToLimits(messages, { maxMessages, maxTotalChars }) {
   rest = rest.slice(start);
   return { messages: [...system, ...rest], dropped: start };
 }
+
+/** Whether the turn at `index` is a failed last answer, which the person may ask again. */
+export function isRetryable(conversation, index) {
+  const message = conversation.messages[index];
+  return (
+    index === conversation.messages.length - 1 &&
+    message?.role === ROLE.ASSISTANT &&
+    (message.status === TURN.ERROR || message.status === TURN.LOST)
+  );
+}
+
+/** Seconds before a failed answer may be asked again (the server said when), 0: now. */
+export function retryWait(message, now = Date.now()) {
+  return message.retryAt ? Math.max(0, Math.ceil((message.retryAt - now) / 1000)) : 0;
+}

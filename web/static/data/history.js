@@ -2,7 +2,7 @@
 // a file (JSON to import again, Markdown to read) and imported. Pure functions, no DOM.
 
 import { ROLE, TURN, isWithheld } from "./conversation.js";
-import { readConversations } from "./store.js";
+import { readConversations } from "./stored.js";
 
 export const EXPORT_FORMAT = "chat-conversations";
 const EXPORT_VERSION = 1;

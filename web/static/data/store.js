@@ -1,19 +1,17 @@
 // Conversations kept in localStorage, so they survive a reload. No DOM; the storage is
-// passed in (window.localStorage in the page, a stand-in in tests).
+// passed in (window.localStorage in the page, a stand-in in tests). The store's methods are
+// the only code that changes a conversation: its list, its turns, its title, its model.
 
-import { ROLE, TURN, isWithheld, titleFor, withhold } from "./conversation.js";
-
-const STORAGE_KEY = "chat.conversations.v1";
-const PROBE_KEY = "chat.probe";
+import { PROBE_KEY, STORAGE_KEY } from "../constants.js";
+import { ROLE, TURN, titleFor } from "./conversation.js";
+import { settle } from "./outcome.js";
+import { readConversations } from "./stored.js";
 
 /** Why conversations are not being saved. */
 export const STORAGE_PROBLEM = Object.freeze({
   FULL: "full", // the browser's storage quota is used up: what is stored can still be read
   BLOCKED: "blocked", // no storage at all (privacy settings): nothing lasts beyond the tab
 });
-
-const ROLES = new Set(Object.values(ROLE));
-const STATUSES = new Set(Object.values(TURN));
 
 /** A storage that keeps nothing, for browsers where localStorage is unavailable. */
 class MemoryStorage {
@@ -105,12 +103,59 @@ export class ConversationStore {
     return this.conversations.find((conversation) => conversation.id === id) ?? null;
   }
 
-  /** A new, empty conversation; it is stored once it has a message. */
-  create() {
+  /**
+   * A new, empty conversation; it is stored once it has a message. A `preset` is kept with it:
+   * its later answers use it too.
+   */
+  create({ deployment = null, preset = null } = {}) {
     const now = Date.now();
     const conversation = { id: newId(), title: titleFor([]), createdAt: now, updatedAt: now, messages: [] };
+    if (deployment) conversation.deployment = deployment;
+    if (preset) conversation.preset = preset;
     this.conversations.unshift(conversation);
     return conversation;
+  }
+
+  // ---- a conversation's turns: changed here, saved by touch --------------------------
+
+  /** The person's question, last; asked with a framing host's `context` ({host, text}), if any. */
+  addQuestion(conversation, text, context = null) {
+    const question = { role: ROLE.USER, content: text, ...(context && { context: { ...context } }) };
+    conversation.messages.push(question);
+    return question;
+  }
+
+  /** An edited question in place of the one at `index`, with the context it was asked with; the turns after it go. */
+  replaceQuestion(conversation, index, text) {
+    const { context } = conversation.messages[index];
+    conversation.messages.splice(index, Infinity, { role: ROLE.USER, content: text, ...(context && { context }) });
+  }
+
+  /** Take the last turn away: a failed answer asked again, an answer regenerated, an empty one removed. */
+  removeLast(conversation) {
+    return conversation.messages.pop();
+  }
+
+  /** An answer's turn, last, filled as its text arrives. */
+  addAnswer(conversation) {
+    const answer = { role: ROLE.ASSISTANT, content: "", status: TURN.STREAMING };
+    conversation.messages.push(answer);
+    return answer;
+  }
+
+  /** Text that arrived for an answer: `field` is "reasoning" (never sent back) or "content". */
+  growAnswer(answer, field, text) {
+    answer[field] = (answer[field] ?? "") + text;
+  }
+
+  /** An answer's outcome (api.js OUTCOME) into its turn: its status, and why it failed. */
+  settleAnswer(answer, outcome, { online = true } = {}) {
+    settle(answer, outcome, { online });
+  }
+
+  /** The model that answers the conversation from now on. */
+  setDeployment(conversation, deployment) {
+    conversation.deployment = deployment;
   }
 
   /** Record a change to a conversation: refresh its title (unless the person named it) and order, then save. */
@@ -171,71 +216,3 @@ function isQuotaError(error) {
   return error?.name === "QuotaExceededError" || error?.name === "NS_ERROR_DOM_QUOTA_REACHED" || error?.code === 22;
 }
 
-/**
- * The conversations in stored (or exported) data, checked field by field: anything else in
- * it is left behind, so a file from elsewhere cannot put odd values in front of the page.
- */
-export function readConversations(list) {
-  return Array.isArray(list) ? list.filter(isConversation).map(reviveConversation) : [];
-}
-
-function isConversation(value) {
-  return (
-    value &&
-    typeof value.id === "string" &&
-    Array.isArray(value.messages) &&
-    value.messages.every((m) => m && ROLES.has(m.role) && typeof m.content === "string")
-  );
-}
-
-// A page closed while an answer streamed left a turn marked as streaming: it was cut off.
-// An answer flagged by the content filter before its text was dropped (stored by an older
-// page) loses it now.
-function reviveConversation(conversation) {
-  const messages = conversation.messages.map(reviveMessage);
-  const revived = {
-    id: conversation.id,
-    title: typeof conversation.title === "string" ? conversation.title : titleFor(messages),
-    createdAt: Number(conversation.createdAt) || 0,
-    updatedAt: Number(conversation.updatedAt) || 0,
-    messages,
-  };
-  if (conversation.renamed === true) revived.renamed = true;
-  if (typeof conversation.deployment === "string") revived.deployment = conversation.deployment;
-  if (typeof conversation.preset === "string") revived.preset = conversation.preset;
-  return revived;
-}
-
-const INTERRUPTED = { code: "interrupted", message: "The page was closed before the answer was complete." };
-
-function reviveMessage(message) {
-  const revived = { role: message.role, content: message.content };
-  if (STATUSES.has(message.status)) revived.status = message.status;
-  if (typeof message.reasoning === "string") revived.reasoning = message.reasoning;
-  if (typeof message.finishReason === "string") revived.finishReason = message.finishReason;
-  if ("usage" in message) revived.usage = isUsage(message.usage) ? message.usage : null;
-  if (typeof message.error?.code === "string" && typeof message.error.message === "string") {
-    revived.error = { code: message.error.code, message: message.error.message };
-  }
-  if (Number.isFinite(message.retryAt)) revived.retryAt = message.retryAt;
-  if (typeof message.context?.host === "string" && typeof message.context.text === "string") {
-    revived.context = { host: message.context.host, text: message.context.text };
-  }
-  if (revived.status === TURN.STREAMING) {
-    revived.status = TURN.LOST;
-    revived.error = { ...INTERRUPTED };
-  }
-  if (isWithheld(revived)) withhold(revived);
-  return revived;
-}
-
-function isUsage(usage) {
-  return (
-    usage !== null &&
-    typeof usage === "object" &&
-    ["promptTokens", "completionTokens", "totalTokens"].every((key) => Number.isFinite(usage[key])) &&
-    (usage.reasoningTokens === undefined || Number.isFinite(usage.reasoningTokens)) // none before reasoning models
-  );
-}
-
-export { STORAGE_KEY };

@@ -3,14 +3,14 @@
 // is heard; the chat posts only to that exact origin, never to "*". The shapes are in
 // host-messages.js and the README ("The messaging API").
 
+import { KEY, PAGE_EVENT } from "../constants.js";
 import { CHAT_MESSAGE, HOST_MESSAGE, answerFinished, hostOrigins, isHostOrigin, originOf, readHostMessage } from "./host-messages.js";
-
-const ESCAPE_KEY = "Escape";
 
 export class HostBridge {
   /**
-   * @param {{window: Window, allowed: string[], maxChars: number, controller: object,
-   *          theme: import("./theme.js").Theme, measured: Element[]}} parts
+   * @param {{window: Window, allowed: string[], maxChars: number,
+   *          controller: import("../actions/controller.js").Controller,
+   *          theme: import("../page/theme.js").Theme, measured: Element[]}} parts
    *   `allowed`: the server's list of sources; `measured`: the elements whose size makes the content's height
    */
   constructor({ window: win, allowed, maxChars, controller, theme, measured }) {
@@ -31,7 +31,7 @@ export class HostBridge {
     this.window.addEventListener("message", (event) => this.receive(event));
     this.window.addEventListener("keydown", (event) => {
       // The view closes a panel or stops an answer first and marks the key as used.
-      if (event.key === ESCAPE_KEY && !event.defaultPrevented && !event.isComposing) this.post({ type: CHAT_MESSAGE.ESCAPE });
+      if (event.key === KEY.ESCAPE && !event.defaultPrevented && !event.isComposing) this.post({ type: CHAT_MESSAGE.ESCAPE });
     });
     const framer = originOf(this.window.location.ancestorOrigins?.[0] ?? this.window.document.referrer);
     if (framer && isHostOrigin(framer, this.allowed)) this.connect(framer);
@@ -71,18 +71,17 @@ export class HostBridge {
         this.theme.set(message.theme);
         break;
       case HOST_MESSAGE.FOCUS:
-        this.controller.view.focusComposer();
+        this.controller.focusComposer();
         break;
     }
   }
 
   connect(origin) {
     this.hostOrigin = origin;
-    this.controller.observe({
-      answerStarted: () => this.post({ type: CHAT_MESSAGE.ANSWER_STARTED }),
-      answerFinished: (message) => this.post(answerFinished(message)),
-      contextRemoved: () => this.post({ type: CHAT_MESSAGE.CONTEXT_REMOVED }),
-    });
+    const { events } = this.controller;
+    events.addEventListener(PAGE_EVENT.ANSWER_STARTED, () => this.post({ type: CHAT_MESSAGE.ANSWER_STARTED }));
+    events.addEventListener(PAGE_EVENT.ANSWER_ENDED, ({ detail }) => this.post(answerFinished(detail.message)));
+    events.addEventListener(PAGE_EVENT.CONTEXT_REMOVED, () => this.post({ type: CHAT_MESSAGE.CONTEXT_REMOVED }));
     this.post({ type: CHAT_MESSAGE.READY });
     const observer = new ResizeObserver(() => this.reportHeight());
     for (const element of this.measured) observer.observe(element);

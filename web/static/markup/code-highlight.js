@@ -9,7 +9,7 @@ import { SlicedWork } from "./sliced-work.js";
 const MAX_HIGHLIGHT_CHARS = 20000;
 
 const work = new SlicedWork(
-  () => import("./vendor/highlight.min.js").then((module) => module.default),
+  () => import("../vendor/highlight.min.js").then((module) => module.default),
   (hljs, code) => highlight(hljs, code),
 );
 

@@ -4,7 +4,7 @@
 // Each link whose text does not already name its host gets a small "(host)" after its text.
 // `shownHost` is pure and runs in Node.
 
-import { element } from "./helpers.js";
+import { element } from "../page/helpers.js";
 
 const WEB_PROTOCOLS = new Set(["http:", "https:"]);
 // Link text that reads as an address: a scheme, or a dotted name before any path.

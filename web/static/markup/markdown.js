@@ -7,9 +7,10 @@
 // The markup that highlight.js and KaTeX make from model text goes through DOMPurify too.
 // `splitCompletedBlocks` and `plainTextReason` are pure and run in Node; the rest needs a document.
 
+import { formatNumber } from "../constants.js";
+import { Marked } from "../vendor/marked.esm.js";
+import DOMPurify from "../vendor/purify.es.js";
 import { MATH_CLASS, escapeHtml, mathExtension } from "./math-syntax.js";
-import { Marked } from "./vendor/marked.esm.js";
-import DOMPurify from "./vendor/purify.es.js";
 
 const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
@@ -23,7 +24,6 @@ const MATH_CLASSES = new Set(Object.values(MATH_CLASS));
 // these bounds it stays within milliseconds. Beyond them the text is shown as it is.
 const MAX_WORD_CHARS = 2000;
 const MAX_NESTING = 100;
-const NUMBER_FORMAT = new Intl.NumberFormat();
 
 /**
  * Length of the prefix of `text` made of finished markdown blocks: everything up to the
@@ -114,7 +114,7 @@ export function plainTextReason(text) {
       longest = run;
     }
   }
-  if (longest > MAX_WORD_CHARS) return `it has a word of ${NUMBER_FORMAT.format(longest)} characters`;
+  if (longest > MAX_WORD_CHARS) return `it has a word of ${formatNumber(longest)} characters`;
   let fence = null;
   let deepest = 0;
   for (const line of text.split("\n")) {
@@ -127,7 +127,7 @@ export function plainTextReason(text) {
       deepest = Math.max(deepest, nestingDepth(line));
     }
   }
-  if (deepest > MAX_NESTING) return `it is nested ${NUMBER_FORMAT.format(deepest)} levels deep`;
+  if (deepest > MAX_NESTING) return `it is nested ${formatNumber(deepest)} levels deep`;
   return "";
 }
 

@@ -15,7 +15,7 @@ const TYPESET = "math-typeset";
 const SELECTOR = `:is(.${MATH_CLASS.inline}, .${MATH_CLASS.display}):not(.${TYPESET})`;
 
 const work = new SlicedWork(
-  () => import("./vendor/katex.min.js").then((module) => module.default),
+  () => import("../vendor/katex.min.js").then((module) => module.default),
   (katex, placeholder) => {
     if (placeholder.classList.contains(TYPESET)) return;
     const key = keyOf(placeholder);

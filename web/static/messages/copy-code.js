@@ -1,7 +1,7 @@
 // Copying to the clipboard: the Copy button of a code block, and the copy actions of whole
 // messages. The button says how it went.
 
-import { element } from "./helpers.js";
+import { element } from "../page/helpers.js";
 
 const COPIED_FEEDBACK_MS = 1500;
 

@@ -4,8 +4,8 @@
 // kept; only the block still being written is redrawn (its code is coloured once finished).
 // When the answer ends, what was drawn is kept: only the last block is drawn again.
 
-import { element, qs } from "./helpers.js";
-import { splitCompletedBlocks } from "./markdown.js";
+import { splitCompletedBlocks } from "../markup/markdown.js";
+import { element, qs } from "../page/helpers.js";
 import { elapsedText, markdownFragment, reasoningSection, thinkingIndicator } from "./message-markup.js";
 
 // The elapsed seconds change once a second; a timer per frame would redraw for nothing.

@@ -2,8 +2,8 @@
 // it again; ask again for the last answer; remove an answer stopped before its first word.
 // Builds nodes only; the message list places them and reports the clicks.
 
-import { ROLE, TURN, isWithheld } from "./conversation.js";
-import { button, element } from "./helpers.js";
+import { ROLE, TURN, isWithheld } from "../data/conversation.js";
+import { button, element } from "../page/helpers.js";
 
 export const ACTION = Object.freeze({
   COPY: "copy-message",

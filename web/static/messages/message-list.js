@@ -2,16 +2,15 @@
 // replaced by its finished form; each message's actions, and a question edited in place.
 // Model text reaches the page only through the sanitized markdown of message-markup.js.
 
-import { ROLE, TURN } from "./conversation.js";
+import { KEY } from "../constants.js";
+import { ROLE, TURN } from "../data/conversation.js";
+import { delegate, qs } from "../page/helpers.js";
 import { copyCode, copyWithFeedback } from "./copy-code.js";
 import { FollowScroll } from "./follow-scroll.js";
-import { delegate, qs } from "./helpers.js";
 import { LiveAnswer } from "./live-answer.js";
 import { ACTION, editForm, removeLastOnlyActions } from "./message-actions.js";
 import { messageElement, messageShell, statusFooter } from "./message-markup.js";
 
-const ENTER_KEY = "Enter";
-const ESCAPE_KEY = "Escape";
 // What a screen reader hears of an answer: that it began and how it ended, not each word
 // (the list itself is not a live region). An error is read out by its own alert.
 const ANSWER_ANNOUNCEMENTS = Object.freeze({
@@ -176,10 +175,10 @@ export class MessageList {
       });
       input.addEventListener("keydown", (event) => {
         if (event.isComposing) return;
-        if (event.key === ENTER_KEY && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        if (event.key === KEY.ENTER && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {
           event.preventDefault();
           send();
-        } else if (event.key === ESCAPE_KEY) {
+        } else if (event.key === KEY.ESCAPE) {
           event.preventDefault(); // not the page's Esc (stop)
           this.cancelEdit(index);
         }

@@ -1,15 +1,14 @@
 // The elements of one message: its article, its status line, its rendered markdown.
 // Builds and returns nodes; placing them on the page is the message list's job.
 
-import { highlightLater } from "./code-highlight.js";
-import { ROLE, TURN, isWithheld } from "./conversation.js";
-import { button, element, qs } from "./helpers.js";
-import { markLinkHosts } from "./link-hosts.js";
-import { renderMarkdown } from "./markdown.js";
-import { typesetMath } from "./math.js";
+import { formatNumber } from "../constants.js";
+import { ROLE, TURN, isWithheld } from "../data/conversation.js";
+import { highlightLater } from "../markup/code-highlight.js";
+import { markLinkHosts } from "../markup/link-hosts.js";
+import { renderMarkdown } from "../markup/markdown.js";
+import { typesetMath } from "../markup/math.js";
+import { button, element, qs } from "../page/helpers.js";
 import { ACTION, messageActions } from "./message-actions.js";
-
-const NUMBER_FORMAT = new Intl.NumberFormat();
 
 const FINISH_NOTES = Object.freeze({
   length: "Answer cut off at the length limit.",
@@ -92,13 +91,13 @@ export function thinkingIndicator() {
 /** Whole seconds since `startedAt` as the indicator shows them; nothing in the first second. */
 export function elapsedText(startedAt, now = Date.now()) {
   const seconds = Math.floor((now - startedAt) / 1000);
-  return seconds >= 1 ? `${NUMBER_FORMAT.format(seconds)} s` : "";
+  return seconds >= 1 ? `${formatNumber(seconds)} s` : "";
 }
 
 /** "1,234 tokens", with the reasoning tokens among them when the model reports any. */
 export function usageText(usage) {
-  const total = `${NUMBER_FORMAT.format(usage.totalTokens)} tokens`;
-  return usage.reasoningTokens > 0 ? `${total} (${NUMBER_FORMAT.format(usage.reasoningTokens)} reasoning)` : total;
+  const total = `${formatNumber(usage.totalTokens)} tokens`;
+  return usage.reasoningTokens > 0 ? `${total} (${formatNumber(usage.reasoningTokens)} reasoning)` : total;
 }
 
 /**
@@ -123,7 +122,7 @@ export function statusFooter(message, { retryable = false, retryWait = 0, announ
 function errorText(message, retryWait) {
   const text = message.error?.message || "Something went wrong.";
   if (!message.retryAt) return text;
-  const seconds = retryWait === 1 ? "1 second" : `${NUMBER_FORMAT.format(retryWait)} seconds`;
+  const seconds = retryWait === 1 ? "1 second" : `${formatNumber(retryWait)} seconds`;
   return text.replace(RETRY_IN, retryWait > 0 ? ` Try again in ${seconds}.` : "");
 }
 
@@ -150,7 +149,7 @@ function statusNotes(message, retryWait, announce) {
   if (finishNote) notes.push(element("span", "status-note status-finish", finishNote));
   if (message.usage) {
     const usage = element("span", "status-usage", usageText(message.usage));
-    usage.title = `${NUMBER_FORMAT.format(message.usage.promptTokens)} prompt + ${NUMBER_FORMAT.format(message.usage.completionTokens)} completion tokens`;
+    usage.title = `${formatNumber(message.usage.promptTokens)} prompt + ${formatNumber(message.usage.completionTokens)} completion tokens`;
     notes.push(usage);
   }
   return notes;

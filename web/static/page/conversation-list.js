@@ -2,11 +2,10 @@
 // conversation marked while it is answering (with its own Stop); exporting all of them and
 // importing a file. It draws what the controller gives it and reports what the person does.
 
+import { KEY } from "../constants.js";
+import { groupByDate, searchConversations } from "../data/history.js";
 import { button, delegate, element, qs } from "./helpers.js";
-import { groupByDate, searchConversations } from "./history.js";
 import { dropdownMenu } from "./menu.js";
-
-const ESCAPE_KEY = "Escape";
 
 export class ConversationList {
   constructor(root = document) {
@@ -21,7 +20,7 @@ export class ConversationList {
     qs("#import-button", root).addEventListener("click", () => this.importInput.click());
     this.search.addEventListener("input", () => this.draw());
     this.search.addEventListener("keydown", (event) => {
-      if (event.key !== ESCAPE_KEY || this.search.value === "") return;
+      if (event.key !== KEY.ESCAPE || this.search.value === "") return;
       event.preventDefault(); // clears the search; the page's Esc (stop an answer) is not meant
       this.search.value = "";
       this.draw();

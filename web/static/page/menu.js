@@ -2,7 +2,7 @@
 // Native keyboard use (Tab, Enter, Space) comes with the element; this adds what a menu
 // also needs: it closes on Esc, on a click elsewhere, and once one of its items is chosen.
 
-const ESCAPE_KEY = "Escape";
+import { KEY } from "../constants.js";
 
 /** @param {HTMLDetailsElement} details */
 export function dropdownMenu(details) {
@@ -13,7 +13,7 @@ export function dropdownMenu(details) {
     if (refocus) summary.focus();
   };
   details.addEventListener("keydown", (event) => {
-    if (event.key !== ESCAPE_KEY || !details.open) return;
+    if (event.key !== KEY.ESCAPE || !details.open) return;
     event.preventDefault(); // the menu closes; the page's Esc (stop an answer) waits for the next one
     close({ refocus: true });
   });

@@ -1,11 +1,10 @@
 // The bar above the messages: the open conversation's title (also the tab's), renaming it,
 // its menu (rename, export) and the model it is answered by.
 
+import { KEY } from "../constants.js";
 import { qs } from "./helpers.js";
 import { dropdownMenu } from "./menu.js";
 
-const ENTER_KEY = "Enter";
-const ESCAPE_KEY = "Escape";
 const APP_NAME = "Chat";
 
 export class Topbar {
@@ -46,11 +45,11 @@ export class Topbar {
     });
     this.renameInput.addEventListener("blur", commit);
     this.renameInput.addEventListener("keydown", (event) => {
-      if (event.key === ESCAPE_KEY && !event.isComposing) {
+      if (event.key === KEY.ESCAPE && !event.isComposing) {
         event.preventDefault();
         this.endRename();
         qs("summary", this.menu).focus();
-      } else if (event.key === ENTER_KEY && !event.isComposing) {
+      } else if (event.key === KEY.ENTER && !event.isComposing) {
         event.preventDefault();
         this.renameForm.requestSubmit();
       }

@@ -1,10 +1,10 @@
 // The person's own use today, in one small line under the composer ("Today: 12,345 tokens"):
-// asked of the server when the page opens and after each answer ends. It owns #usage-today
-// only, and learns that an answer ended from the message list's aria-busy going back to false,
-// so the rest of the page needs nothing from it.
+// asked of the server when the page opens and after each answer ends (the controller's
+// PAGE_EVENT.ANSWER_ENDED). It owns #usage-today only, so the rest of the page needs nothing from it.
+
+import { PAGE_EVENT, formatNumber } from "../constants.js";
 
 const USAGE_URL = "api/usage"; // relative: the page may be mounted under a path prefix
-const NUMBER = new Intl.NumberFormat("en-US");
 
 /**
  * The line to show for a /api/usage answer, or null when there is nothing to show. With a daily
@@ -19,19 +19,19 @@ export function usageLine(usage) {
       ? "midnight UTC"
       : `${String(renews.getUTCHours()).padStart(2, "0")}:${String(renews.getUTCMinutes()).padStart(2, "0")} UTC`;
     if (quota.used >= quota.limit) {
-      return `Today's ${NUMBER.format(quota.limit)} tokens are used up; they renew at ${time}`;
+      return `Today's ${formatNumber(quota.limit)} tokens are used up; they renew at ${time}`;
     }
-    return `Today: ${NUMBER.format(quota.used)} of ${NUMBER.format(quota.limit)} tokens · renews at ${time}`;
+    return `Today: ${formatNumber(quota.used)} of ${formatNumber(quota.limit)} tokens · renews at ${time}`;
   }
   const total = Number(usage?.today?.total_tokens);
   if (!Number.isFinite(total) || total <= 0) return null;
-  return `Today: ${NUMBER.format(total)} ${total === 1 ? "token" : "tokens"}`;
+  return `Today: ${formatNumber(total)} ${total === 1 ? "token" : "tokens"}`;
 }
 
-async function refresh(element) {
+async function refresh(element, url, fetchUsage) {
   let usage;
   try {
-    const response = await fetch(new URL(USAGE_URL, document.baseURI), {
+    const response = await fetchUsage(url, {
       headers: { Accept: "application/json" },
       cache: "no-store",
     });
@@ -46,17 +46,16 @@ async function refresh(element) {
   element.hidden = line === null;
 }
 
-/** Show today's use in `root`'s #usage-today, and keep it current after each answer. */
-export function showUsage(root) {
+/**
+ * Show today's use in `root`'s #usage-today, and keep it current after each answer that `events`
+ * (the controller's) says has ended.
+ * @param {Document} root
+ * @param {EventTarget} events
+ */
+export function showUsage(root, events, { fetchUsage = (...args) => fetch(...args) } = {}) {
   const element = root.getElementById?.("usage-today");
-  const messages = root.getElementById?.("messages");
-  if (!element || !messages) return;
-  refresh(element);
-  const answerEnded = (records) =>
-    records.some((record) => record.oldValue === "true" && messages.getAttribute("aria-busy") === "false");
-  new MutationObserver((records) => {
-    if (answerEnded(records)) refresh(element);
-  }).observe(messages, { attributes: true, attributeFilter: ["aria-busy"], attributeOldValue: true });
+  if (!element) return;
+  const url = new URL(USAGE_URL, root.baseURI);
+  refresh(element, url, fetchUsage);
+  events.addEventListener(PAGE_EVENT.ANSWER_ENDED, () => refresh(element, url, fetchUsage));
 }
-
-if (typeof document !== "undefined") showUsage(document);

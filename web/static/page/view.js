@@ -3,12 +3,9 @@
 // reports what the person does through the bind* methods. The conversation list is drawn by
 // conversation-list.js, the bar above the messages by topbar.js.
 
+import { KEY, formatNumber } from "../constants.js";
+import { STORAGE_PROBLEM } from "../data/store.js";
 import { element, qs } from "./helpers.js";
-import { STORAGE_PROBLEM } from "./store.js";
-
-const ENTER_KEY = "Enter";
-const ESCAPE_KEY = "Escape";
-const NUMBER_FORMAT = new Intl.NumberFormat();
 
 const STORAGE_WARNINGS = Object.freeze({
   [STORAGE_PROBLEM.FULL]:
@@ -81,7 +78,7 @@ export class View {
     });
     this.input.addEventListener("keydown", (event) => {
       // isComposing: Enter that confirms an IME composition must not send.
-      if (event.key === ENTER_KEY && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      if (event.key === KEY.ENTER && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
         event.preventDefault();
         handler(this.input.value);
       }
@@ -96,7 +93,7 @@ export class View {
     this.stopButton.addEventListener("click", () => handler());
     document.addEventListener("keydown", (event) => {
       // defaultPrevented: Esc already closed a menu, cancelled an edit or cleared the search.
-      if (event.key !== ESCAPE_KEY || event.isComposing || event.defaultPrevented) return;
+      if (event.key !== KEY.ESCAPE || event.isComposing || event.defaultPrevented) return;
       if (this.isSidebarOpen()) {
         this.setSidebarOpen(false);
         this.sidebarToggle.focus();
@@ -221,7 +218,7 @@ export class View {
   showCharCount(used, limit) {
     const near = limit > 0 && used >= limit * 0.8;
     this.composerCount.hidden = !near;
-    this.composerCount.textContent = near ? `${NUMBER_FORMAT.format(used)} / ${NUMBER_FORMAT.format(limit)}` : "";
+    this.composerCount.textContent = near ? `${formatNumber(used)} / ${formatNumber(limit)}` : "";
     this.composerCount.classList.toggle("over-limit", limit > 0 && used > limit);
   }
 
@@ -231,7 +228,7 @@ export class View {
     this.trimNotice.textContent =
       dropped === 1
         ? "The oldest message was left out: the conversation is longer than the server accepts."
-        : `The ${NUMBER_FORMAT.format(dropped)} oldest messages were left out: the conversation is longer than the server accepts.`;
+        : `The ${formatNumber(dropped)} oldest messages were left out: the conversation is longer than the server accepts.`;
     this.trimNotice.hidden = false;
   }
 

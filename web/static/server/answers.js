@@ -1,60 +1,20 @@
 // The answers being written: at most one per conversation, each in its own conversation
-// whether that conversation is on screen or not. No DOM; the controller is told when an
-// answer grows and when it ends, and decides what to draw.
+// whether that conversation is on screen or not. No DOM; the store writes each answer into its
+// turn, and the asking side (actions/asking.js) is told when it grows and when it ends, and
+// decides what to draw.
 
+import { toRequestMessages, trimToLimits } from "../data/conversation.js";
 import { OUTCOME } from "./api.js";
-import { ROLE, TURN, isWithheld, toRequestMessages, trimToLimits, withhold } from "./conversation.js";
-
-/** Why a question never reached the server; the page answers each differently. */
-export const UNREACHABLE = Object.freeze({
-  OFFLINE: "offline", // the browser knows it has no network: sent again once it has
-  SERVER: "unreachable", // the network is there but the server did not answer
-});
-
-const UNREACHABLE_TEXT = Object.freeze({
-  [UNREACHABLE.OFFLINE]: "You are offline. The question is sent again when the connection is back.",
-  [UNREACHABLE.SERVER]: "Could not reach the server. It may be restarting, or the network is down. Try again in a moment.",
-});
-
-/** Write an answer's outcome into its turn: its status, and why it failed. */
-export function settle(message, outcome, { online = true } = {}) {
-  switch (outcome.kind) {
-    case OUTCOME.DONE:
-      message.status = TURN.DONE;
-      message.finishReason = outcome.finishReason;
-      message.usage = outcome.usage;
-      // The filter's verdict can come after the text was shown: take it all back.
-      if (isWithheld(message)) withhold(message);
-      break;
-    case OUTCOME.ERROR:
-      // Refused before the stream began: the question itself was the problem.
-      message.status = outcome.code === "content_filter" && outcome.status === 400 ? TURN.REFUSED : TURN.ERROR;
-      message.error = { code: outcome.code, message: outcome.message };
-      if (outcome.retryAfter) message.retryAt = Date.now() + outcome.retryAfter * 1000;
-      break;
-    case OUTCOME.ABORTED:
-      message.status = TURN.STOPPED;
-      break;
-    case OUTCOME.UNREACHABLE: {
-      const code = online ? UNREACHABLE.SERVER : UNREACHABLE.OFFLINE;
-      message.status = TURN.ERROR;
-      message.error = { code, message: UNREACHABLE_TEXT[code] };
-      break;
-    }
-    default:
-      message.status = TURN.LOST;
-      message.error = { code: "connection_lost", message: outcome.message ?? "" };
-      break;
-  }
-}
 
 export class Answers {
   /**
-   * @param {{streamChat: Function, chatUrl: URL, settings: object, isOnline: () => boolean,
+   * @param {{store: import("../data/store.js").ConversationStore, streamChat: Function, chatUrl: URL,
+   *          settings: object, isOnline: () => boolean,
    *          onText: (conversation: object, message: object) => void,
    *          onEnd: (conversation: object, message: object, index: number) => void}} parts
    */
-  constructor({ streamChat, chatUrl, settings, isOnline, onText, onEnd }) {
+  constructor({ store, streamChat, chatUrl, settings, isOnline, onText, onEnd }) {
+    this.store = store;
     this.streamChat = streamChat;
     this.chatUrl = chatUrl;
     this.settings = settings;
@@ -88,8 +48,7 @@ export class Answers {
    */
   start(conversation) {
     const { messages, dropped } = trimToLimits(toRequestMessages(conversation.messages), this.settings);
-    const message = { role: ROLE.ASSISTANT, content: "", status: TURN.STREAMING };
-    conversation.messages.push(message);
+    const message = this.store.addAnswer(conversation);
     const entry = { abort: new AbortController(), message, startedAt: Date.now() };
     this.open.set(conversation.id, entry);
     this.run(conversation, entry, messages);
@@ -104,7 +63,7 @@ export class Answers {
     const { message } = entry;
     // `field` is "reasoning" (the model's summary of its thinking, kept but never sent back) or "content".
     const grow = (field) => (text) => {
-      message[field] = (message[field] ?? "") + text;
+      this.store.growAnswer(message, field, text);
       this.onText(conversation, message);
     };
     let outcome;
@@ -124,7 +83,7 @@ export class Answers {
       outcome = { kind: OUTCOME.LOST, message: "" };
     }
     this.open.delete(conversation.id);
-    settle(message, outcome, { online: this.isOnline() });
+    this.store.settleAnswer(message, outcome, { online: this.isOnline() });
     // The turn may have moved (or gone, with its conversation): say where it is now.
     this.onEnd(conversation, message, conversation.messages.indexOf(message));
   }
