@@ -17,10 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from chat.errors import catalogue, error_response
 from chat.errors.chat_error import ChatError
+from chat.internals.private_api import connection_arguments, on_server_made, request_in_progress
 from chat.log.lines import RefusalLog
 
-BAD_REQUEST = ChatError(400, "bad_request", "The request is not valid HTTP.")
+BAD_REQUEST = ChatError(catalogue.BAD_REQUEST)
 
 
 class ChatConnection(web.RequestHandler):
@@ -48,7 +50,7 @@ class ChatConnection(web.RequestHandler):
             return super().handle_error(request, status, exc, message)
         # Only the parser answers 400 from here; its `message` quotes the bytes it refused.
         self._refusals.refused(BAD_REQUEST.code, f"ip:{request.remote}", reason=type(exc).__name__)
-        response = BAD_REQUEST.to_response()
+        response = error_response(BAD_REQUEST)
         response.headers.update(self._security_headers)
         response.force_close()
         return response
@@ -56,14 +58,15 @@ class ChatConnection(web.RequestHandler):
     @property
     def idle(self) -> bool:
         """Open and serving no request: between requests, or not sent a whole one yet."""
-        return self.transport is not None and not self._request_in_progress
+        return self.transport is not None and not request_in_progress(self)
 
 
 class ChatServer(web.Server):
     """The server aiohttp made for the app, with the same options; only its connections differ."""
 
     def __init__(self, server: web.Server, security_headers: dict[str, str]) -> None:
-        self._options: dict[str, Any] = dict(server._kwargs)  # what the runner passed for each connection
+        loop, options = connection_arguments(server)  # what the runner passed for each connection
+        self._options: dict[str, Any] = {"loop": loop, **options}
         super().__init__(
             server.request_handler,
             request_factory=server.request_factory,
@@ -74,9 +77,7 @@ class ChatServer(web.Server):
         self._refusals = RefusalLog(logging.getLogger("chat.access"))
 
     def __call__(self) -> ChatConnection:
-        return ChatConnection(
-            self, loop=self._loop, security_headers=self._security_headers, refusals=self._refusals, **self._options
-        )
+        return ChatConnection(self, security_headers=self._security_headers, refusals=self._refusals, **self._options)
 
     def shed_idle(self) -> int:
         """Close every idle connection; how many."""
@@ -104,15 +105,14 @@ class Connections:
 def serve_chat_connections(app: web.Application, security_headers: dict[str, str]) -> Connections:
     """Make the server of `app`, when it is the app a runner serves, a ChatServer. (A host that
     mounts the app as a sub-application serves its own connections.)"""
-    make_server = app._make_handler
     connections = Connections()
 
-    def make_chat_server(**options: Any) -> web.Server:
-        server = ChatServer(make_server(**options), security_headers)
-        connections.add(server)
-        return server
+    def chat_server(server: web.Server) -> web.Server:
+        made = ChatServer(server, security_headers)
+        connections.add(made)
+        return made
 
-    app._make_handler = make_chat_server  # type: ignore[method-assign]
+    on_server_made(app, chat_server)
     return connections
 
 

@@ -4,9 +4,9 @@ Every connection holds a descriptor. Under the common service limit of 1,024, ab
 idle sockets used them all up: `accept()` failed, and asyncio (before python/cpython#151615) went
 on calling it up to `backlog` times per wake-up, logging a traceback and scheduling another retry
 each time. Measured: 80,000 tracebacks (35 MB) in a few seconds, and the health check timed out
-for as long as the sockets were held. Here the first failure of a wake-up ends it, asyncio's pause
-of one second before accepting again holds, idle connections are closed to free descriptors, and
-the log gets one line per interval.
+for as long as the sockets were held. Here the first failure of a wake-up ends it (see
+chat/internals/private_api.py), asyncio's pause of one second before accepting again holds, idle
+connections are closed to free descriptors, and the log gets one line per interval.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import asyncio
 import contextlib
 import errno
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from chat.internals.private_api import accept_stops_at_shortage
 
 try:
     import resource
@@ -106,48 +107,13 @@ class DescriptorShortage:
         self._start_interval(loop)
 
 
-class _ListeningSocket:
-    """The listening socket as one wake-up of asyncio's accept loop sees it: after a shortage it
-    reports an empty queue, so the loop stops there instead of failing the same `accept()` up to
-    `backlog` times, each failure scheduling another retry."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.short = False
-
-    def accept(self) -> tuple[socket.socket, Any]:
-        if self.short:
-            raise BlockingIOError
-        try:
-            return self.sock.accept()
-        except OSError as error:
-            self.short = error.errno in SHORTAGE
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sock, name)
-
-
 @contextlib.contextmanager
 def shortage_handled(loop: asyncio.AbstractEventLoop, shed_idle: Callable[[], int]) -> Iterator[None]:
     """While inside: a shortage of descriptors on `loop` is handled as `DescriptorShortage` says."""
     previous = loop.get_exception_handler()
     loop.set_exception_handler(DescriptorShortage(shed_idle, previous))
-    accept_connection = getattr(loop, "_accept_connection", None)  # selector loops only
-    if accept_connection is not None:
-
-        def accept_until_short(protocol_factory: Any, sock: Any, *args: Any, **kwargs: Any) -> Any:
-            # asyncio passes the socket it was given on to its own retry: unwrap that one.
-            listening = _ListeningSocket(sock.sock if isinstance(sock, _ListeningSocket) else sock)
-            try:
-                return accept_connection(protocol_factory, listening, *args, **kwargs)
-            finally:
-                listening.short = False  # asyncio's retry accepts through it as usual
-
-        loop._accept_connection = accept_until_short  # type: ignore[attr-defined]
     try:
-        yield
+        with accept_stops_at_shortage(loop, SHORTAGE):
+            yield
     finally:
         loop.set_exception_handler(previous)
-        if accept_connection is not None:
-            del loop._accept_connection  # type: ignore[attr-defined]

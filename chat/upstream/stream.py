@@ -13,11 +13,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Protocol
 
-import aiohttp
 import httpx2
 import openai
 
 from chat.errors.chat_error import ChatError
+from chat.internals.private_api import aiohttp_response_of
 from chat.upstream.client import SignInFailed
 from chat.upstream.events import Finished, StreamEvent, TextDelta
 from chat.upstream.failures import (
@@ -209,9 +209,8 @@ def without(body: dict[str, Any], parameter: str) -> None:
 def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
     """The body as it arrives. Under the SDK's aiohttp transport, straight from aiohttp's reader:
     per read that skips httpx2's stream, decoder and chunker layers. Elsewhere, httpx2's bytes."""
-    stream = getattr(response.stream, "_stream", response.stream)  # inside httpx2's BoundAsyncStream
-    raw = getattr(stream, "_aiohttp_response", None)
-    if isinstance(raw, aiohttp.ClientResponse) and response.headers.get("content-encoding", "identity") == "identity":
+    raw = aiohttp_response_of(response)
+    if raw is not None and response.headers.get("content-encoding", "identity") == "identity":
         return raw.content.iter_any()
     return response.aiter_bytes()
 
