@@ -18,13 +18,7 @@ class FinishedOutcomes:
     def __init__(self) -> None:
         self._finished: asyncio.Queue[Outcome] = asyncio.Queue()
 
-    def started(self, outcome: Outcome) -> None:
-        pass
-
     def finished(self, outcome: Outcome) -> None:
-        self._finished.put_nowait(outcome)
-
-    def refused(self, outcome: Outcome) -> None:
         self._finished.put_nowait(outcome)
 
     async def next(self) -> Outcome:

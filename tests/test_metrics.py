@@ -178,7 +178,6 @@ def test_labels_stay_within_fixed_sets(settings: Settings) -> None:
     outcome.deployment = "not-configured"
     outcome.attempts = [("elsewhere.example:443", "banana"), (host_of(str(settings.endpoint)), "418")]
     outcome.failovers = [("elsewhere.example:443", "a free text reason")]
-    metrics.started(outcome)
     metrics.finished(outcome)
     found = series(metrics.exposition("")[0].decode())
 

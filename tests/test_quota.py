@@ -3,6 +3,7 @@ shared through Redis by every process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 
@@ -11,6 +12,7 @@ import pytest
 from chat import Settings, SettingsError
 from chat.accounting.quota import DailyQuota
 from chat.simulator import Fault, Simulator
+from chat.state.open_streams import open_streams_key
 from chat.state.shared_state import shared_state_key
 
 from .redis_server import RedisServer
@@ -88,7 +90,8 @@ async def test_the_quota_holds_across_processes(
     for app in (first, second) * 3:
         simulator.script("ok")
         statuses.append((await _chat(app))[0])
-        await app.app[shared_state_key].settled()  # the count is added as the answer ends, not awaited
+        await asyncio.wait_for(app.app[open_streams_key].wait_until_idle(), 5)  # the answer has ended
+        await app.app[shared_state_key].settled()  # and its count, added as it ended, has been written
     assert statuses == [200, 200, 200, 429, 429, 429]  # counted apart, each process would allow three
 
 

@@ -140,7 +140,8 @@ async def test_usage_adds_up_across_processes(
     for app in (first, second, second):
         events, _ = await read_events(await app.post("/api/chat", json=chat_body()))
         reported += events[-1].data["usage"]["total_tokens"]
-        await app.app[shared_state_key].settled()  # counts are added as answers end
+        await asyncio.wait_for(app.app[open_streams_key].wait_until_idle(), 5)  # the answer has ended
+        await app.app[shared_state_key].settled()  # and its counts, added as it ended, have been written
     for app in (first, second):  # either process tells the whole
         today = (await (await app.get("/api/usage")).json())["today"]
         assert today["requests"] == 3

@@ -8,7 +8,6 @@ import dataclasses
 from aiohttp import web
 
 from chat.access.proxies import from_trusted_proxy
-from chat.access.sign_in import client_id_key
 from chat.config.presets import Preset, PresetsFile, default_preset_key
 from chat.config.settings import Settings, settings_key
 from chat.errors.chat_error import ChatError
@@ -20,8 +19,10 @@ MAX_GROUP_CHARS = 128
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientAccess:
-    """What one client may use."""
+    """Who the client is (`user:NAME`, `token:NAME`, `ip:ADDRESS`) and what it may use: decided once,
+    by access control, for every handler to read from `request[client_access_key]`."""
 
+    client: str
     presets: PresetsFile
     groups: frozenset[str]
     default_preset: str | None = None
@@ -52,16 +53,20 @@ class ClientAccess:
         return tuple(deployment for deployment in offered if self.may_use_deployment(deployment))
 
 
-def client_access(request: web.Request) -> ClientAccess:
+def client_access(request: web.Request, client: str) -> ClientAccess:
+    """The groups of a signed-in `client`: those the presets file gives it, and those a trusted proxy names."""
     settings = request.app[settings_key]
     presets = settings.presets
-    groups = set(presets.user_groups.get(request.get(client_id_key, ""), ()))
+    groups = set(presets.user_groups.get(client, ()))
     if settings.trusted_groups_header and from_trusted_proxy(request, settings):
         groups.update(proxied_groups(request.headers.get(settings.trusted_groups_header, "")))
-    return ClientAccess(presets, frozenset(groups), request.app.get(default_preset_key))
+    return ClientAccess(client, presets, frozenset(groups), request.app.get(default_preset_key))
 
 
 def proxied_groups(value: str) -> list[str]:
     """The groups of a comma-separated header value, capped in length and count."""
     names = (name.strip() for name in value[:MAX_GROUPS_HEADER_CHARS].split(","))
     return [name for name in names if name and len(name) <= MAX_GROUP_CHARS][:MAX_GROUPS]
+
+
+client_access_key = web.RequestKey("client_access_key", ClientAccess)

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from chat.access.client_access import client_access, client_access_key
 from chat.access.hosts import check_host
 from chat.access.proxies import forwarded_by_untrusted, forwarded_hosts, untrusted_proxy_warning
-from chat.access.sign_in import SignInRefused, client_id_key, identify
+from chat.access.sign_in import SignInRefused, identify
 from chat.access.state import access_state_key
 from chat.config.settings import Settings, canonical_origin, settings_key
 from chat.errors.chat_error import ChatError
@@ -34,7 +35,8 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
             state.warned_about_proxy = True
             log.warning(untrusted_proxy_warning(request, settings))
         if request.match_info.route.name not in OPEN_ROUTES:
-            request[client_id_key] = (await identify(request, settings, state.throttle)).client
+            identity = await identify(request, settings, state.throttle)
+            request[client_access_key] = client_access(request, identity.client)
             if request.method == "POST":
                 check_origin(request, settings)
     except SignInRefused as refused:
@@ -42,7 +44,8 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
         log.warning(line("chat sign-in-failed", address=refused.address, user=refused.user or ""))
         return refused.to_response()
     except ChatError as error:
-        state.refusals.refused(error.code, request.get(client_id_key) or f"ip:{request.remote}", path=request.path)
+        access = request.get(client_access_key)
+        state.refusals.refused(error.code, access.client if access else f"ip:{request.remote}", path=request.path)
         return error.to_response()
     return await handler(request)
 

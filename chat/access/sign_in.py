@@ -195,6 +195,3 @@ def _basic_user(credentials: str, settings: Settings) -> str | None:
         ):
             return user
     return None
-
-
-client_id_key = web.RequestKey("client_id_key", str)  # who the client is, once access control has decided

@@ -111,7 +111,10 @@ class ChatMetrics:
         )
         self.requests = counter("chat_requests", "Chat requests by how they ended.", "outcome")
         self.streams_open = Gauge(
-            "chat_streams_open", "Answers in progress.", multiprocess_mode="livesum", registry=registry
+            "chat_streams_open",
+            "Chat requests being answered (each holds a place among the open streams).",
+            multiprocess_mode="livesum",
+            registry=registry,
         )
         self.upstream_requests = counter(
             "chat_upstream_requests",
@@ -139,14 +142,7 @@ class ChatMetrics:
             "deployment",
         )
 
-    def started(self, outcome: Outcome) -> None:
-        self.streams_open.inc()
-
-    def refused(self, outcome: Outcome) -> None:
-        self.requests.labels(outcome.name if outcome.name in OUTCOMES else OTHER).inc()
-
     def finished(self, outcome: Outcome) -> None:
-        self.streams_open.dec()
         self.requests.labels(outcome.name if outcome.name in OUTCOMES else OTHER).inc()
         for host, status in outcome.attempts:
             self.upstream_requests.labels(self._endpoint(host), _status(status)).inc()

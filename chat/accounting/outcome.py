@@ -131,14 +131,10 @@ class Tokens:
 
 
 class OutcomeObserver(Protocol):
-    """Told of each request that reaches the relay (metrics, usage accounting): `started` and
-    `finished` for one that was read and admitted, `refused` for one turned away before that."""
-
-    def started(self, outcome: Outcome) -> None: ...
+    """Told of each request that reaches the relay as it ends (metrics, usage, quotas), answered or
+    refused: `outcome.deployment` is None for one refused before it was read."""
 
     def finished(self, outcome: Outcome) -> None: ...
-
-    def refused(self, outcome: Outcome) -> None: ...
 
 
 observers_key: web.AppKey[list[OutcomeObserver]] = web.AppKey("observers_key")

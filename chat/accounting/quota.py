@@ -86,12 +86,6 @@ class DailyQuota:
             retry_after=seconds,
         )
 
-    def started(self, outcome: Outcome) -> None:
-        pass
-
-    def refused(self, outcome: Outcome) -> None:
-        pass  # nothing was asked of the model service
-
     def finished(self, outcome: Outcome) -> None:
         tokens = outcome.tokens()
         if tokens is None or self.limit_for(outcome.client) is None:

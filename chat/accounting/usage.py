@@ -143,12 +143,6 @@ class UsageAccounting:
         self.store = store
         self.today = today  # the day (UTC) an answer is counted on
 
-    def started(self, outcome: Outcome) -> None:
-        pass
-
-    def refused(self, outcome: Outcome) -> None:
-        pass  # nothing was asked of the model service
-
     def finished(self, outcome: Outcome) -> None:
         tokens = outcome.tokens()
         if tokens is None or outcome.deployment is None:

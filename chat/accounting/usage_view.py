@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import orjson
 from aiohttp import web
 
-from chat.access.sign_in import client_id_key
+from chat.access.client_access import client_access_key
 from chat.accounting.quota import quota_key
 from chat.accounting.usage import Usage, UsageRow, summed, usage_key
 from chat.config.settings import settings_key
@@ -68,7 +68,7 @@ async def _usage(request: web.Request) -> web.Response:
         raise _invalid("Unknown parameter: this takes scope, format, day and month.")
     accounting = request.app[usage_key]
     today = accounting.today()
-    client = request[client_id_key]
+    client = request[client_access_key].client
     if query.get("scope", "own") == "own":
         if set(query) - {"scope"}:
             raise _invalid("Your own use is for today and this month; day, month and format go with scope=all.")

@@ -65,6 +65,7 @@ def create_app(
     if settings.metrics:
         app[metrics_key] = ChatMetrics(settings)
         app[observers_key].append(app[metrics_key])
+        app[open_streams_key].on_count = app[metrics_key].streams_open.set
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(shared_state_context)
     app.cleanup_ctx.append(upstream_context)
@@ -77,7 +78,8 @@ def create_app(
 
 async def shared_state_context(app: web.Application) -> AsyncIterator[None]:
     """Renew this process's stream leases in Redis while it runs; close the connections at the end."""
-    renewing = asyncio.create_task(app[open_streams_key].renew_leases()) if app[shared_state_key].enabled else None
+    open_streams = app[open_streams_key]
+    renewing = asyncio.create_task(open_streams.renew_leases()) if app[shared_state_key].enabled else None
     try:
         yield
     finally:
@@ -85,6 +87,9 @@ async def shared_state_context(app: web.Application) -> AsyncIterator[None]:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
+        # The streams ending now write their usage and quota counts as they end: wait for them.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(open_streams.wait_until_idle(), app[settings_key].shutdown_timeout)
         await app[shared_state_key].close()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from chat.access.client_access import client_access
+from chat.access.client_access import client_access_key
 from chat.config.presets import Preset
 from chat.config.settings import settings_key
 from chat.errors.chat_error import ChatError
@@ -27,7 +27,7 @@ async def embed(request: web.Request) -> web.Response:
 
 def chat_page(request: web.Request, *, embedded: bool) -> web.Response:
     """The page in its preset (`?preset=NAME`, else the app's default), or a page saying why not."""
-    access = client_access(request)
+    access = request[client_access_key]
     try:
         preset = access.preset(request.query.get("preset"))
     except ChatError as error:

@@ -91,6 +91,8 @@ class OpenStreams:
             )
             self._shared_window = MovingWindowRateLimiter(storage)
         self.closing = False
+        # Told the number of open streams as it changes: the metrics' gauge, when they are on.
+        self.on_count: Callable[[int], None] | None = None
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -104,6 +106,8 @@ class OpenStreams:
         assert task is not None
         self._tasks.add(task)
         self._idle.clear()
+        if self.on_count is not None:
+            self.on_count(len(self._tasks))
         try:
             yield
         finally:
@@ -111,6 +115,8 @@ class OpenStreams:
                 await self._give_back(client, lease)
             finally:
                 self._tasks.discard(task)
+                if self.on_count is not None:
+                    self.on_count(len(self._tasks))
                 if not self._tasks:
                     self._idle.set()
 

@@ -45,9 +45,6 @@ class SharedState:
             )
         self._log = logger or logging.getLogger("chat.redis")
         self._pending: set[asyncio.Task[None]] = set()
-        self._answers = 0
-        self._no_answers = asyncio.Event()
-        self._no_answers.set()
         self._down = False
         self._down_until = 0.0
         self._logged_at = -LOG_INTERVAL
@@ -105,19 +102,8 @@ class SharedState:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def answer_started(self) -> None:
-        """An answer is under way whose counts will be spawned as it ends (see `settled`)."""
-        self._answers += 1
-        self._no_answers.clear()
-
-    def answer_counted(self) -> None:
-        self._answers -= 1
-        if not self._answers:
-            self._no_answers.set()
-
     async def settled(self) -> None:
-        """Once every answer under way has ended and its counts have reached Redis (or their fallback)."""
-        await self._no_answers.wait()
+        """Once every write spawned so far has reached Redis (or its fallback)."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
