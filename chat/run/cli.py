@@ -13,6 +13,7 @@ from aiohttp import web
 from chat.access.control import exposure_warning
 from chat.config.settings import Settings, SettingsError, read_environment
 from chat.edge.descriptors import raise_open_file_limit
+from chat.run.listen import cannot_listen, url
 from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
 
 
@@ -47,13 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         if settings.simulated
         else without_credentials(settings.endpoint or "")
     )
-    ready = f"chat server on http://{settings.host}:{settings.port}/ answering from {source}"
-    web.run_app(
-        create_process_app(settings),
-        host=settings.host,
-        port=settings.port,
-        backlog=LISTEN_BACKLOG,
-        print=lambda _: print(ready, flush=True),
-        **run_options(settings),
-    )
+    ready = f"chat server on {url(settings.host, settings.port)} answering from {source}"
+    try:
+        web.run_app(
+            create_process_app(settings),
+            host=settings.host,
+            port=settings.port,
+            backlog=LISTEN_BACKLOG,
+            print=lambda _: print(ready, flush=True),
+            **run_options(settings),
+        )
+    except OSError as error:
+        if (line := cannot_listen(error, settings.host, settings.port)) is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
     return 0
