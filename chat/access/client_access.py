@@ -10,6 +10,7 @@ from aiohttp import web
 from chat.access.proxies import from_trusted_proxy
 from chat.config.presets import Preset, PresetsFile, default_preset_key
 from chat.config.settings import Settings, settings_key
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 
 MAX_GROUPS_HEADER_CHARS = 4096  # of the header's value looked at
@@ -35,10 +36,10 @@ class ClientAccess:
             if name is None:
                 return None
         if not isinstance(name, str) or name not in self.presets.presets:
-            raise ChatError(400, "unknown_preset", f"Unknown preset {str(name)[:64]!r}.")
+            raise ChatError(catalogue.UNKNOWN_PRESET, name=str(name)[:64])
         preset = self.presets.presets[name]
         if not self.may_use(preset.groups):
-            raise ChatError(403, "forbidden_preset", f"The preset {name!r} is not open to you.")
+            raise ChatError(catalogue.FORBIDDEN_PRESET, name=name)
         return preset
 
     def may_use(self, groups: frozenset[str]) -> bool:

@@ -15,6 +15,7 @@ from chat.access.proxies import forwarded_by_untrusted, forwarded_hosts, untrust
 from chat.access.sign_in import SignInRefused, identify
 from chat.access.state import access_state_key
 from chat.config.settings import Settings, canonical_origin, settings_key
+from chat.errors import catalogue, error_response
 from chat.errors.chat_error import ChatError
 from chat.log.lines import line
 
@@ -42,11 +43,11 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
     except SignInRefused as refused:
         # One line per failed sign-in, for fail2ban: `chat sign-in-failed address="<HOST>"`.
         log.warning(line("chat sign-in-failed", address=refused.address, user=refused.user or ""))
-        return refused.to_response()
+        return error_response(refused)
     except ChatError as error:
         access = request.get(client_access_key)
         state.refusals.refused(error.code, access.client if access else f"ip:{request.remote}", path=request.path)
-        return error.to_response()
+        return error_response(error)
     return await handler(request)
 
 
@@ -69,11 +70,7 @@ def check_origin(request: web.Request, settings: Settings) -> None:
 
 
 def _foreign() -> ChatError:
-    return ChatError(
-        403,
-        "forbidden_origin",
-        "Requests from other sites are not accepted. Ask the administrator to add this site to CHAT_ALLOWED_ORIGINS.",
-    )
+    return ChatError(catalogue.FORBIDDEN_ORIGIN)
 
 
 def exposure_warning(settings: Settings) -> str | None:

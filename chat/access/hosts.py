@@ -9,6 +9,7 @@ from aiohttp import web
 
 from chat.access.proxies import forwarded_hosts
 from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -17,11 +18,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 def check_host(request: web.Request, settings: Settings) -> None:
     for host in forwarded_hosts(request, settings):
         if not host_allowed(_host_name(host), settings):
-            raise ChatError(
-                400,
-                "unknown_host",
-                "This server does not answer to that host name. Ask the administrator to add it to CHAT_ALLOWED_HOSTS.",
-            )
+            raise ChatError(catalogue.UNKNOWN_HOST)
 
 
 def host_allowed(name: str, settings: Settings) -> bool:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from chat.access.proxies import client_address, from_trusted_proxy
 from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
@@ -36,7 +37,7 @@ class SignInRefused(ChatError):
     """401: no valid credentials. Says who tried, for the log line fail2ban reads."""
 
     def __init__(self, address: str, user: str | None, *, ask_for_basic: bool) -> None:
-        super().__init__(401, "unauthorized", "Sign in to use this chat.")
+        super().__init__(catalogue.UNAUTHORIZED)
         self.address = address
         self.user = user
         if ask_for_basic:
@@ -97,12 +98,7 @@ class SignInThrottle:
             wait = max((f.blocked_until - now for key in keys if (f := self._failures.get(key))), default=0.0)
         if wait > 0:
             seconds = math.ceil(wait)
-            raise ChatError(
-                429,
-                "too_many_sign_in_attempts",
-                f"Too many failed sign-ins. Try again in {seconds} seconds.",
-                retry_after=seconds,
-            )
+            raise ChatError(catalogue.TOO_MANY_SIGN_IN_ATTEMPTS, retry_after=seconds)
 
     async def failed(self, keys: list[str]) -> None:
         free = [FREE_FAILURES[key.partition(":")[0]] for key in keys]

@@ -22,6 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from chat.accounting.outcome import Outcome
 from chat.config.settings import Settings
+from chat.errors.catalogue import CODES
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client itself when it is imported
 OTHER = "other"
@@ -31,43 +32,8 @@ PROVIDERS = {"azure": "azure.ai.openai", "openai": "openai", "simulator": "azure
 # The conventions' advised boundaries: tokens by powers of 4, seconds doubling from 10 ms.
 TOKEN_BUCKETS = tuple(float(4**power) for power in range(14))  # 1 to 67,108,864
 SECONDS_BUCKETS = tuple(0.01 * 2**power for power in range(14))  # 0.01 to 81.92
-# How a request can end: an answer, a client that left, or one of the error codes the client is told.
-OUTCOMES = frozenset(
-    {
-        "completed",
-        "client_gone",
-        "client_too_slow",
-        "server_shutdown",
-        "bad_request",
-        "body_too_large",
-        "content_filter",
-        "conversation_too_long",
-        "forbidden_deployment",
-        "forbidden_origin",
-        "forbidden_preset",
-        "invalid_json",
-        "invalid_request",
-        "max_tokens_too_large",
-        "message_too_long",
-        "operation_not_supported",
-        "quota_exceeded",
-        "headers_too_large",
-        "rate_limited",
-        "request_timeout",
-        "server_busy",
-        "system_prompt_locked",
-        "too_many_messages",
-        "too_many_sign_in_attempts",
-        "too_many_streams",
-        "unknown_deployment",
-        "unknown_host",
-        "unknown_preset",
-        "unsupported_media_type",
-        "upstream_error",
-        "upstream_timeout",
-        "upstream_unavailable",
-    }
-)
+# How a request can end: an answer, a client that left or read too slowly, or one of the error codes the client is told.
+OUTCOMES = frozenset({"completed", "client_gone", "client_too_slow", *(kind.code for kind in CODES)})
 _STATUS = re.compile(r"[1-5]\d\d|timeout|connection_error|rate_limited")  # an attempt's status, a failover's reason
 
 _GEN_AI = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")

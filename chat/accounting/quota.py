@@ -18,6 +18,7 @@ from aiohttp import web
 
 from chat.accounting.outcome import Outcome
 from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
@@ -79,10 +80,10 @@ class DailyQuota:
         wait = state.resets_at - datetime.datetime.now(datetime.UTC)
         seconds = max(1, math.ceil(wait.total_seconds()))
         raise ChatError(
-            429,
-            "quota_exceeded",
-            f"You have used your {state.limit:,} tokens for today. They renew at "
-            f"{state.resets_at:%H:%M} UTC, in {_duration(seconds)}.",
+            catalogue.QUOTA_EXCEEDED,
+            limit=state.limit,
+            resets_at=state.resets_at,
+            wait=_duration(seconds),
             retry_after=seconds,
         )
 

@@ -24,6 +24,7 @@ from chat.access.client_access import client_access_key
 from chat.accounting.quota import quota_key
 from chat.accounting.usage import Usage, UsageRow, summed, usage_key
 from chat.config.settings import settings_key
+from chat.errors import catalogue, error_response
 from chat.errors.chat_error import ChatError
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -59,7 +60,7 @@ async def get_usage(request: web.Request) -> web.Response:
     try:
         return await _usage(request)
     except ChatError as error:
-        return error.to_response()
+        return error_response(error)
 
 
 async def _usage(request: web.Request) -> web.Response:
@@ -85,11 +86,7 @@ async def _usage(request: web.Request) -> web.Response:
     if query["scope"] != "all":
         raise _invalid("scope is own (the default) or all.")
     if client not in request.app[settings_key].usage_admins:
-        raise ChatError(
-            403,
-            "forbidden",
-            "Only usage administrators may see everyone's use. Ask to be added to CHAT_USAGE_ADMINS.",
-        )
+        raise ChatError(catalogue.FORBIDDEN)
     if (form := query.get("format", "json")) not in ("json", "csv"):
         raise _invalid("format is json (the default) or csv.")
     period = _period(query, today)
@@ -162,4 +159,4 @@ def _json(body: object) -> web.Response:
 
 
 def _invalid(message: str) -> ChatError:
-    return ChatError(400, "invalid_request", message)
+    return ChatError(catalogue.INVALID_REQUEST, detail=message)

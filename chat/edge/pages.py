@@ -10,6 +10,7 @@ from aiohttp import web
 from chat.access.client_access import client_access_key
 from chat.config.presets import Preset
 from chat.config.settings import settings_key
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.open_streams import open_streams_key
 from chat.state.shared_state import shared_state_key
@@ -31,11 +32,11 @@ def chat_page(request: web.Request, *, embedded: bool) -> web.Response:
     try:
         preset = access.preset(request.query.get("preset"))
     except ChatError as error:
-        status = 404 if error.code == "unknown_preset" else error.status
+        status = 404 if error.kind is catalogue.UNKNOWN_PRESET.kind else error.status
         return refusal_page(request, status, "No such chat" if status == 404 else "Not open to you", error.message)
     deployments = access.deployments(preset, request.app[settings_key])
     if not deployments:
-        return refusal_page(request, 403, "Not open to you", "None of this chat's models is open to you.")
+        return refusal_page(request, 403, "Not open to you", catalogue.NO_DEPLOYMENT_OPEN.template)
     return aiohttp_jinja2.render_template(
         "index.html", request, page_context(request, embedded=embedded, preset=preset, deployments=deployments)
     )

@@ -11,6 +11,7 @@ from aiohttp import web
 from chat.access.client_access import client_access_key
 from chat.accounting.outcome import Outcome
 from chat.config.settings import settings_key
+from chat.errors import error_response
 from chat.errors.chat_error import ChatError
 from chat.relay.request import read_chat_request, with_system_prompt
 from chat.relay.scope import SHUTDOWN, ChatScope
@@ -36,7 +37,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                 await relay_answer(upstream, sse, scope)
             return sse.response
     except ChatError as error:  # recorded by the scope
-        return sse.response if sse is not None else error.to_response()
+        return sse.response if sse is not None else error_response(error)
 
 
 async def relay_answer(upstream: AsyncIterator[StreamEvent], sse: SseResponse, scope: ChatScope) -> None:

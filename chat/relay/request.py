@@ -10,6 +10,7 @@ from aiohttp import web
 
 from chat.access.client_access import ClientAccess
 from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.upstream.messages import Message
 
@@ -35,23 +36,23 @@ class ChatRequest:
 
 async def read_chat_request(request: web.Request, settings: Settings, access: ClientAccess) -> ChatRequest:
     if sum(len(name) + len(value) for name, value in request.raw_headers) > MAX_HEADER_BYTES:
-        raise ChatError(431, "headers_too_large", f"The request's headers are larger than {MAX_HEADER_BYTES} bytes.")
+        raise ChatError(catalogue.HEADERS_TOO_LARGE, limit=MAX_HEADER_BYTES)
     if request.content_type != "application/json":
-        raise ChatError(415, "unsupported_media_type", "Send the conversation as application/json.")
+        raise ChatError(catalogue.UNSUPPORTED_MEDIA_TYPE)
     try:
         async with asyncio.timeout(settings.body_timeout):  # a trickled body would hold a stream place
             body = await _read_body(request, settings.max_body_bytes)
     except TimeoutError:
-        raise ChatError(408, "request_timeout", "The message took too long to arrive. Send it again.") from None
+        raise ChatError(catalogue.REQUEST_TIMEOUT) from None
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ChatError(400, "invalid_json", "The request body is not valid JSON.") from None
+        raise ChatError(catalogue.INVALID_JSON) from None
     return check_chat_request(document, settings, access)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
-    too_large = ChatError(413, "body_too_large", f"The request body is larger than {limit} bytes.")
+    too_large = ChatError(catalogue.BODY_TOO_LARGE, limit=limit)
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     chunks: list[bytes] = []
@@ -95,14 +96,12 @@ def _check_deployment(value: object, offered: tuple[str, ...], access: ClientAcc
     allowed = [deployment for deployment in offered if access.may_use_deployment(deployment)]
     if value is None:
         if not allowed:
-            raise ChatError(403, "forbidden_deployment", "None of this chat's models is open to you.")
+            raise ChatError(catalogue.NO_DEPLOYMENT_OPEN)
         return allowed[0]
     if not isinstance(value, str) or value not in offered:
-        raise ChatError(
-            400, "unknown_deployment", f"Unknown deployment {value!r}; this chat offers {', '.join(allowed)}."
-        )
+        raise ChatError(catalogue.UNKNOWN_DEPLOYMENT, name=value, offered=", ".join(allowed))
     if value not in allowed:
-        raise ChatError(403, "forbidden_deployment", f"The deployment {value!r} is not open to you.")
+        raise ChatError(catalogue.FORBIDDEN_DEPLOYMENT, name=value)
     return value
 
 
@@ -112,9 +111,7 @@ def _check_max_tokens(value: object, default: int | None, ceiling: int) -> int |
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise _invalid("`max_completion_tokens` must be a positive whole number.")
     if value > ceiling:
-        raise ChatError(
-            400, "max_tokens_too_large", f"`max_completion_tokens` may be at most {ceiling} on this server."
-        )
+        raise ChatError(catalogue.MAX_TOKENS_TOO_LARGE, ceiling=ceiling)
     return value
 
 
@@ -122,11 +119,7 @@ def _check_messages(messages: object, settings: Settings, *, locked: bool) -> li
     if not isinstance(messages, list) or not messages:
         raise _invalid("`messages` must be a non-empty list.")
     if len(messages) > settings.max_messages:
-        raise ChatError(
-            400,
-            "too_many_messages",
-            f"The conversation has {len(messages)} messages; the limit is {settings.max_messages}.",
-        )
+        raise ChatError(catalogue.TOO_MANY_MESSAGES, count=len(messages), limit=settings.max_messages)
     conversation: list[Message] = []
     total = 0
     for position, message in enumerate(messages, start=1):
@@ -136,28 +129,17 @@ def _check_messages(messages: object, settings: Settings, *, locked: bool) -> li
         if not isinstance(role, str) or role not in ROLES:
             raise _invalid(f"Message {position} has role {role!r}; use user, assistant or system.")
         if role == "system" and locked:
-            raise ChatError(
-                400,
-                "system_prompt_locked",
-                "This chat has a fixed purpose: send your messages without a system message.",
-            )
+            raise ChatError(catalogue.SYSTEM_PROMPT_LOCKED)
         if not isinstance(content, str):
             raise _invalid(f"Message {position} must have text `content`.")
         if len(content) > settings.max_message_chars:
             raise ChatError(
-                400,
-                "message_too_long",
-                f"Message {position} has {len(content)} characters; the limit is {settings.max_message_chars}.",
+                catalogue.MESSAGE_TOO_LONG, position=position, length=len(content), limit=settings.max_message_chars
             )
         total += len(content)
         conversation.append({"role": role, "content": content})
     if total > settings.max_total_chars:
-        raise ChatError(
-            400,
-            "conversation_too_long",
-            f"The conversation has {total} characters; the limit "
-            f"is {settings.max_total_chars}. Start a new chat or remove earlier messages.",
-        )
+        raise ChatError(catalogue.CONVERSATION_TOO_LONG, total=total, limit=settings.max_total_chars)
     if conversation[-1]["role"] != "user" or not conversation[-1]["content"].strip():
         raise _invalid("The last message must be a non-empty message from the user.")
     return conversation
@@ -170,4 +152,4 @@ def with_system_prompt(conversation: list[Message], system_prompt: str) -> list[
 
 
 def _invalid(message: str) -> ChatError:
-    return ChatError(400, "invalid_request", message)
+    return ChatError(catalogue.INVALID_REQUEST, detail=message)

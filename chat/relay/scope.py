@@ -14,12 +14,13 @@ from chat.access.client_access import client_access_key
 from chat.access.state import access_state_key
 from chat.accounting.outcome import Outcome, observers_key
 from chat.accounting.quota import quota_key
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.open_streams import open_streams_key
 from chat.upstream.messages import Message
 from chat.upstream.stream import CompletionStream
 
-SHUTDOWN = ChatError(503, "server_shutdown", "The server is restarting. Send your message again in a moment.")
+SHUTDOWN = ChatError(catalogue.SERVER_SHUTDOWN)
 
 
 class ChatScope:

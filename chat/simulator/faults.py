@@ -15,6 +15,7 @@ class Fault(enum.Enum):
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After before the stream
     SERVER_ERROR = "server_error"  # 500 before the stream
     PROMPT_FILTERED = "prompt_filtered"  # 400 content_filter on the prompt
+    DEPLOYMENT_NOT_FOUND = "deployment_not_found"  # 404 DeploymentNotFound: no deployment of that name
     CONTENT_FILTER_FINISH = "content_filter_finish"  # stream ends with finish_reason content_filter
     ERROR_EVENT = "error_event"  # an {"error": ...} event mid-stream
     DROP = "drop"  # connection dropped mid-stream
@@ -53,5 +54,11 @@ REFUSALS: dict[Fault, Callable[[PlannedFault], web.Response]] = {
         "content_filter",
         "The response was filtered due to the prompt triggering the content management policy.",
         innererror={"code": "ResponsibleAIPolicyViolation"},
+    ),
+    Fault.DEPLOYMENT_NOT_FOUND: lambda _: error_response(
+        404,
+        "DeploymentNotFound",
+        "The API deployment for this resource does not exist. If you created the deployment within the last 5 "
+        "minutes, please wait a moment and try again.",
     ),
 }

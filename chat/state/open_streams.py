@@ -25,6 +25,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
@@ -200,12 +201,7 @@ class OpenStreams:
             return
         stats = await window.get_window_stats(rate, client)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise ChatError(
-            429,
-            "rate_limited",
-            f"You have sent {rate.amount} messages in the last minute. Try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
+        raise ChatError(catalogue.RATE_LIMITED, amount=rate.amount, retry_after=retry_after)
 
 
 def _keys(client: str) -> tuple[str, str]:
@@ -220,21 +216,11 @@ async def _release(client: redis.Redis, owner: str, lease: str) -> None:
 
 
 def _too_many_streams(held: int) -> ChatError:
-    return ChatError(
-        429,
-        "too_many_streams",
-        f"You already have {held} answers streaming. Wait for one to finish or stop it.",
-        retry_after=1,
-    )
+    return ChatError(catalogue.TOO_MANY_STREAMS, held=held, retry_after=1)
 
 
 def _server_busy() -> ChatError:
-    return ChatError(
-        429,
-        "server_busy",
-        "The server is answering as many chats as it can. Try again in a few seconds.",
-        retry_after=5,
-    )
+    return ChatError(catalogue.SERVER_BUSY, retry_after=5)
 
 
 open_streams_key = web.AppKey("open_streams_key", OpenStreams)

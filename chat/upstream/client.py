@@ -12,6 +12,7 @@ from aiohttp import web
 
 from chat.config.endpoints import V1_PATH, EndpointConfig
 from chat.config.settings import V1, Settings
+from chat.upstream.failures import HostNotFound, unresolved
 
 TokenProvider = Callable[[], Awaitable[str]]
 
@@ -37,7 +38,7 @@ def create_client(
         "timeout": timeout,
         "max_retries": settings.max_retries if max_retries is None else max_retries,
         # aiohttp under the SDK: reads cost a fraction of httpx2's, which arms an anyio timeout per read.
-        "http_client": openai.DefaultAioHttpClient(
+        "http_client": _HttpClient(
             timeout=timeout,
             # Every open chat holds one upstream connection for its whole answer.
             limits=httpx2.Limits(max_connections=10_000, max_keepalive_connections=200),
@@ -58,6 +59,19 @@ def create_client(
             **common,
         )
     return openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=api_key, api_version=version, **common)
+
+
+class _HttpClient(openai.DefaultAioHttpClient):
+    """The SDK's aiohttp client, telling a host name that does not resolve from other connection
+    failures at once: the SDK would retry it (with its backoff) and then call it a timeout."""
+
+    async def send(self, request: httpx2.Request, **options: Any) -> httpx2.Response:
+        try:
+            return await super().send(request, **options)
+        except httpx2.TransportError as error:
+            if unresolved(error):
+                raise HostNotFound(request) from error
+            raise
 
 
 def v1_base_url(endpoint: str) -> str:

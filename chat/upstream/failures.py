@@ -1,96 +1,125 @@
-"""Every way the model service can fail, mapped once to what our client is told."""
+"""Every way the model service can fail, mapped once to what our client is told (the messages are
+in `chat.errors.catalogue`). A refusal the administrator can fix names the setting to change."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import socket
 
 import aiohttp
 import httpx2
 import openai
 
+from chat.config.endpoints import EndpointConfig
+from chat.config.settings import Settings
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 
 DEFAULT_RETRY_AFTER = 5
 
 TRANSPORT_ERRORS = (httpx2.HTTPError, aiohttp.ClientError)
 
+ENTRA_ROLE = "the server's Entra ID identity and its role on the resource (Cognitive Services OpenAI User)"
+DEPLOYMENT_NOT_FOUND = frozenset({"DeploymentNotFound", "model_not_found"})  # Azure's code, OpenAI's
 
-def failure_before_stream(error: openai.APIError) -> ChatError:
-    """An SDK error (after its own retries), before any byte of the answer."""
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SettingNames:
+    """The settings that name the endpoints, their keys and the deployments, as this server was
+    configured: the ones a refusal tells the administrator to check. Names, never values."""
+
+    endpoint: str = "AZURE_OPENAI_ENDPOINT"
+    key: str = "AZURE_OPENAI_API_KEY"
+    deployment: str = "AZURE_OPENAI_DEPLOYMENT"
+    keyless: str = f"{ENTRA_ROLE}, or AZURE_OPENAI_API_KEY"
+
+    @classmethod
+    def of(cls, settings: Settings) -> SettingNames:
+        if settings.endpoints_file is not None:
+            key = "the endpoint's api_key or api_key_env in CHAT_ENDPOINTS_FILE"
+            return cls(
+                "CHAT_ENDPOINTS_FILE",
+                key,
+                "AZURE_OPENAI_DEPLOYMENT and the endpoint's deployments in CHAT_ENDPOINTS_FILE",
+                f"{ENTRA_ROLE}, or {key}",
+            )
+        if settings.backend == "openai":
+            return cls("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL", "OPENAI_API_KEY")
+        return cls()
+
+    def key_of(self, endpoint: EndpointConfig | None) -> str:
+        return self.key if endpoint is None or endpoint.api_key else self.keyless
+
+
+class HostNotFound(openai.APIConnectionError):
+    """The endpoint's host name does not resolve. An SDK error of our own, raised by the transport
+    (`client.py`): the SDK passes such errors on as they are, without its retries."""
+
+    def __init__(self, request: httpx2.Request) -> None:
+        super().__init__(message=f"The host {request.url.host!r} cannot be resolved.", request=request)
+
+
+def failure_before_stream(
+    error: openai.APIError,
+    names: SettingNames | None = None,
+    endpoint: EndpointConfig | None = None,
+    deployment: str = "",
+) -> ChatError:
+    """An SDK error (after its own retries), before any byte of the answer; `endpoint` is the one
+    that failed last, `deployment` the name it was asked for."""
+    names = names or SettingNames()
+    if isinstance(error, openai.APIConnectionError) and unresolved(error):
+        host = endpoint.host if endpoint is not None else error.request.url.host
+        return ChatError(catalogue.UPSTREAM_UNRESOLVED, host=host, setting=names.endpoint)
     if isinstance(error, openai.APITimeoutError) and _timed_out(error):
-        return ChatError(504, "upstream_timeout", "The model service did not answer in time. Try again.")
+        return ChatError(catalogue.UPSTREAM_TIMEOUT)
     if isinstance(error, openai.APIConnectionError):
-        return ChatError(502, "upstream_unavailable", "The model service cannot be reached. Try again in a moment.")
+        return ChatError(catalogue.UPSTREAM_UNREACHABLE)
     if isinstance(error, openai.RateLimitError):
         return all_throttled(retry_after(error.response.headers))
     if isinstance(error, openai.APIStatusError):
         code = _error_code(error.body)
         if code == "content_filter":
-            return ChatError(
-                400, "content_filter", "Your message was blocked by the content filter. Rephrase it and send again."
-            )
+            return ChatError(catalogue.PROMPT_FILTERED)
         if code == "OperationNotSupported":
-            return ChatError(
-                502,
-                "operation_not_supported",
-                "This model works only through the Responses API. "
-                "Ask the administrator to add its deployment to CHAT_RESPONSES_DEPLOYMENTS.",
-            )
+            return ChatError(catalogue.OPERATION_NOT_SUPPORTED)
         if "enabled only for api versions" in _error_message(error.body):
-            return ChatError(
-                502,
-                "upstream_error",
-                "This model needs a newer API version. Ask the administrator "
-                "to unset AZURE_OPENAI_API_VERSION (the v1 API) or set 2024-12-01-preview or later.",
-            )
+            return ChatError(catalogue.UPSTREAM_API_VERSION)
         if code == "context_length_exceeded":
-            return ChatError(
-                400,
-                "conversation_too_long",
-                "This conversation is too long for the model. Start a new chat or remove earlier messages.",
-            )
+            return ChatError(catalogue.CONTEXT_TOO_LONG)
         if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return ChatError(
-                502,
-                "upstream_error",
-                "The server's credentials for the model service were refused. Ask the administrator to check them.",
-            )
+            return ChatError(catalogue.UPSTREAM_KEY_REFUSED, setting=names.key_of(endpoint))
         if isinstance(error, openai.NotFoundError):
-            return ChatError(
-                502,
-                "upstream_error",
-                "The configured model deployment was not found. Ask the administrator to check it.",
-            )
+            # A plain 404 may as well be an endpoint without its path (`/v1`, `/openai/v1`).
+            setting = names.deployment if code in DEPLOYMENT_NOT_FOUND else f"{names.deployment} and {names.endpoint}"
+            return ChatError(catalogue.UPSTREAM_DEPLOYMENT_NOT_FOUND, deployment=deployment, setting=setting)
         if error.status_code >= 500:
-            return ChatError(502, "upstream_unavailable", "The model service had a problem. Try again in a moment.")
-    return ChatError(502, "upstream_error", "The model service refused the request.")
+            return ChatError(catalogue.UPSTREAM_FAILED)
+    return ChatError(catalogue.UPSTREAM_REFUSED)
 
 
 def sign_in_failed() -> ChatError:
-    return ChatError(
-        502,
-        "upstream_error",
-        "The server could not sign in to the model service. Ask the administrator to check its credentials.",
-    )
+    return ChatError(catalogue.UPSTREAM_SIGN_IN_FAILED)
 
 
 def failure_in_stream(error: object) -> ChatError:
     """An `{"error": ...}` event inside an answer that had already begun."""
     if _error_code({"error": error}) == "content_filter":
-        return ChatError(400, "content_filter", "The rest of the answer was withheld by the content filter.")
-    return ChatError(502, "upstream_error", "The model service stopped with an error. Try again.")
+        return ChatError(catalogue.ANSWER_FILTERED)
+    return ChatError(catalogue.UPSTREAM_STOPPED)
 
 
 def unreadable() -> ChatError:
-    return ChatError(502, "upstream_error", "The model service sent a reply this server could not read.")
+    return ChatError(catalogue.UPSTREAM_UNREADABLE)
 
 
 def ended_early() -> ChatError:
-    return ChatError(502, "upstream_error", "The model service ended the answer early. Try again.")
+    return ChatError(catalogue.UPSTREAM_ENDED_EARLY)
 
 
 def stalled() -> ChatError:
-    return ChatError(504, "upstream_timeout", "The model service stopped sending. Try again.")
+    return ChatError(catalogue.UPSTREAM_STALLED)
 
 
 def refused_parameter(error: openai.BadRequestError, optional: list[str]) -> str | None:
@@ -105,7 +134,18 @@ def refused_parameter(error: openai.BadRequestError, optional: list[str]) -> str
 def failure_of_transport(error: httpx2.HTTPError | aiohttp.ClientError) -> ChatError:
     if isinstance(error, (httpx2.TimeoutException, TimeoutError)) and _timed_out(error):
         return stalled()
-    return ChatError(502, "upstream_unavailable", "The connection to the model service was lost. Try again.")
+    return ChatError(catalogue.UPSTREAM_LOST)
+
+
+def unresolved(error: BaseException) -> bool:
+    """Whether a connection failed because the host name does not resolve (a DNS failure, or a
+    name that does not exist), as the exception chain says."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, (HostNotFound, socket.gaierror, aiohttp.ClientConnectorDNSError)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _timed_out(error: BaseException) -> bool:
@@ -140,12 +180,7 @@ def retry_after_seconds(headers: httpx2.Headers) -> int:
 
 def all_throttled(retry_after: float) -> ChatError:
     seconds = max(1, math.ceil(retry_after))
-    return ChatError(
-        429,
-        "rate_limited",
-        f"The model service is busy. Try again in {seconds} seconds.",
-        retry_after=seconds,
-    )
+    return ChatError(catalogue.UPSTREAM_RATE_LIMITED, retry_after=seconds)
 
 
 def _error_message(body: object) -> str:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from chat.config.settings import Settings
 from chat.upstream import chat_completions, responses
+from chat.upstream.failures import SettingNames
 from chat.upstream.messages import Message
 from chat.upstream.pool import EndpointPool
 from chat.upstream.stream import CompletionStream, Reader, without
@@ -19,6 +20,7 @@ class Upstream:
     def __init__(self, pool: EndpointPool, settings: Settings) -> None:
         self.pool = pool
         self._settings = settings
+        self._names = SettingNames.of(settings)
         # Optional parameters a deployment refused once (a model without reasoning summaries, say):
         # not sent to it again by this process.
         self._refused: set[tuple[str, str]] = set()
@@ -55,6 +57,7 @@ class Upstream:
             read_timeout=settings.read_timeout,
             optional=tuple(name for name in optional if (deployment, name) not in self._refused),
             on_refused=lambda name: self._refused.add((deployment, name)),
+            names=self._names,
         )
 
     async def close(self) -> None:

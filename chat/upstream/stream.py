@@ -16,12 +16,14 @@ from typing import Any, Protocol
 import httpx2
 import openai
 
+from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.internals.private_api import aiohttp_response_of
 from chat.upstream.client import SignInFailed
 from chat.upstream.events import Finished, StreamEvent, TextDelta
 from chat.upstream.failures import (
     TRANSPORT_ERRORS,
+    SettingNames,
     all_throttled,
     failure_before_stream,
     failure_of_transport,
@@ -63,6 +65,7 @@ class CompletionStream:
         read_timeout: float,
         optional: tuple[str, ...] = (),
         on_refused: Callable[[str], None] = lambda parameter: None,
+        names: SettingNames | None = None,
     ) -> None:
         self._pool = pool
         self._deployment = deployment
@@ -73,6 +76,8 @@ class CompletionStream:
         self._read_timeout = read_timeout
         self._optional = list(optional)
         self._on_refused = on_refused
+        self._names = names  # the settings a refusal tells the administrator to check
+        self._asked: Endpoint | None = None  # the endpoint asked last
         self._response: httpx2.Response | None = None
         self._events: AsyncGenerator[StreamEvent, None] | None = None
         self.chunks = 0  # upstream chunks decoded so far, for the log
@@ -84,8 +89,10 @@ class CompletionStream:
         try:
             self._response = await self._open()
         except openai.APIError as error:
-            failure = failure_before_stream(error)
-            if failure.code == "operation_not_supported":
+            deployment = str(self._body.get("model", self._deployment))  # as the endpoint was asked
+            asked = self._asked.config if self._asked is not None else None
+            failure = failure_before_stream(error, self._names, asked, deployment)
+            if failure.kind is catalogue.OPERATION_NOT_SUPPORTED.kind:
                 log.warning(
                     "deployment %.100r works only through the Responses API: add it to CHAT_RESPONSES_DEPLOYMENTS",
                     self._deployment,
@@ -120,6 +127,7 @@ class CompletionStream:
         a throttled or failing endpoint costs only the time of its own refusal."""
         last: openai.APIError | None = None
         for endpoint in self._pool.to_try():
+            self._asked = endpoint
             self._body["model"] = endpoint.config.deployment(self._deployment)
             try:
                 response = await self._post(endpoint.client)
