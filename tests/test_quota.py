@@ -104,7 +104,7 @@ async def test_the_quota_holds_across_processes(
     ],
 )
 def test_the_quota_day_ends_at_the_reset_time(reset: str, now: str, day: str, ends: str) -> None:
-    quota = DailyQuota(Settings(tokens_per_day=1, quota_reset=reset))
+    quota = DailyQuota(Settings(tokens_per_day=1, quota_reset=datetime.time.fromisoformat(reset)))
     period = quota.period(datetime.datetime.fromisoformat(now).replace(tzinfo=datetime.UTC))
     assert period == (
         datetime.date.fromisoformat(day),

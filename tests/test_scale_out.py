@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bench.processes import free_port
-from chat.config.settings import DEFAULT_SYSTEM_PROMPT
+from chat.config.values import DEFAULT_SYSTEM_PROMPT
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import tokens
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import pytest
 
 from chat import Settings, SettingsError, create_app
+from chat.config.document import COMMAND, document
+from chat.config.fields import declared, setting
 from chat.config.settings import environment_names
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 
 @pytest.mark.parametrize(
@@ -82,9 +85,57 @@ def test_secrets_are_not_in_the_repr() -> None:
     assert "sixteen" not in repr(settings) and "hunter2" not in repr(settings)
 
 
-def test_every_setting_has_a_row_in_the_readme() -> None:
-    rows = [line for line in README.read_text().splitlines() if line.startswith("| `")]
+def test_every_setting_has_a_row_in_docs_settings() -> None:
+    rows = [line for line in DOCS.read_text().splitlines() if line.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
     missing = [name for name in environment_names() if name not in documented]
-    assert not missing, f"settings without a row in README.md's table: {missing}"
+    assert not missing, f"settings without a row in docs/settings.md's table: {missing}"
     assert len(environment_names()) > 30  # the declarations were found at all
+
+
+def test_docs_settings_is_current() -> None:
+    assert DOCS.read_text() == document(), f"docs/settings.md is not current: run {COMMAND}"
+
+
+def test_every_setting_says_what_it_means() -> None:
+    vague = [spec.env for _, spec in declared(Settings) if len(spec.help) < 15]
+    assert not vague
+
+
+def test_list_settings_are_kept_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "CHAT_REASONING_EFFORT": "low, o3=high",
+            "CHAT_TOKEN_QUOTAS": "ada=500000,token:ci=2000000,ip:10.0.0.7=1000",
+            "CHAT_QUOTA_RESET": "06:30",
+            "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+            "OPENAI_MODEL": "o3,gpt-4o",
+        }
+    )
+    assert settings.reasoning_effort == (("", "low"), ("o3", "high"))
+    assert settings.token_quotas == (("user:ada", 500_000), ("token:ci", 2_000_000), ("ip:10.0.0.7", 1000))
+    assert settings.quota_reset == datetime.time(6, 30)
+    # Given in code, as text or already parsed, they are kept the same way.
+    mixed: dict[str, Any] = {"reasoning_effort": ("o3=high", ("", "low")), "token_quotas": ("ada=5", ("token:ci", 7))}
+    given = Settings(deployments=("o3",), **mixed)
+    assert given.reasoning_effort == (("o3", "high"), ("", "low"))
+    assert given.token_quotas == (("user:ada", 5), ("token:ci", 7))
+    with pytest.raises(SettingsError, match=re.escape("CHAT_TOKEN_QUOTAS (token_quotas) must hold client=tokens")):
+        Settings(token_quotas=(("ada", -1),))
+    with pytest.raises(SettingsError, match=re.escape("CHAT_REASONING_EFFORT (reasoning_effort) must hold")):
+        Settings(reasoning_effort=(("o3", "max"),))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Declared:
+    count: int | None = setting(None, "X_COUNT", 1, 9, help="a whole number, its type said once")
+    names: tuple[str, ...] = setting((), "X_NAMES", help="a list")
+    when: datetime.time = setting(datetime.time(0, 0), "X_WHEN", check=datetime.time.fromisoformat, help="a time")  # noqa: RUF009
+
+
+def test_a_settings_type_is_its_annotation() -> None:
+    kinds = {spec.env: spec.kind for _, spec in declared(_Declared)}
+    assert kinds == {"X_COUNT": int, "X_NAMES": tuple, "X_WHEN": datetime.time}
+    count = dict((spec.env, spec) for _, spec in declared(_Declared))["X_COUNT"]
+    with pytest.raises(SettingsError, match=re.escape("X_COUNT must be a whole number, got '1.5'")):
+        count.parse("X_COUNT", "1.5")

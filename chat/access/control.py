@@ -14,7 +14,8 @@ from chat.access.hosts import check_host
 from chat.access.proxies import forwarded_by_untrusted, forwarded_hosts, untrusted_proxy_warning
 from chat.access.sign_in import SignInRefused, identify
 from chat.access.state import access_state_key
-from chat.config.settings import Settings, canonical_origin, settings_key
+from chat.config.settings import Settings, settings_key
+from chat.config.values import canonical_origin
 from chat.errors import catalogue, error_response
 from chat.errors.chat_error import ChatError
 from chat.log.lines import line

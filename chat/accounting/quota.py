@@ -46,7 +46,7 @@ class DailyQuota:
     def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
         self._default = settings.tokens_per_day
         self._overrides = settings.token_quota_overrides
-        self._reset = settings.quota_reset_time
+        self._reset = settings.quota_reset
         self._shared = shared or SharedState(None)
         self._local: dict[tuple[datetime.date, str], int] = {}
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from chat.config.toml_file import read_toml
 
@@ -106,6 +107,30 @@ def _entry(entry: Any, position: int, path: str, environment: Mapping[str, str])
     if version is not None and not isinstance(version, str):
         raise ValueError(f"{where}: `api_version` must be text")
     return EndpointConfig(url, key, priority, float(weight), tuple(deployments.items()), version)
+
+
+def target_uri_parts(url: str) -> tuple[str, str | None, str | None] | None:
+    """The Azure portal's full target URI (`https://NAME.openai.azure.com/openai/deployments/gpt-4o/chat/
+    completions?api-version=...`) as (the endpoint, the deployment, the api-version) it names; None for a
+    URL that is an endpoint already. ValueError: a request URL that names neither, saying what to paste."""
+    parts = urlsplit(url)
+    path = parts.path
+    start = path.find("/openai/")
+    if start < 0 or (path.rstrip("/").endswith(V1_PATH) and path.count("/openai/") == 1 and not parts.query):
+        return None  # the resource, a gateway's prefix, or the v1 path itself
+    base = parts._replace(path=path[:start], query="", fragment="").geturl()
+    rest = path[start + len("/openai") :]
+    version = parse_qs(parts.query).get("api-version", [None])[0]
+    if rest.startswith("/v1/"):
+        return base + V1_PATH, None, None
+    if named := re.fullmatch(r"/deployments/([^/]+)(/.*)?", rest):
+        return base, named[1], version
+    if rest.rstrip("/") in ("/responses", "/chat/completions") and version:
+        return base, None, version
+    raise ValueError(
+        f"{url[:80]!r} is a request's URL, not an endpoint: paste the resource's address, such as "
+        f"https://NAME.openai.azure.com (the part before /openai/)"
+    )
 
 
 def _check_url(url: str, where: str = "") -> None:

@@ -21,7 +21,8 @@ from chat.accounting.usage import MemoryUsageStore, UsageAccounting, usage_key
 from chat.accounting.usage_redis import RedisUsageStore
 from chat.config.endpoints import EndpointConfig
 from chat.config.presets import default_preset_key
-from chat.config.settings import REASONING_API_VERSION, SIMULATOR_MODELS, Settings, SettingsError, settings_key
+from chat.config.settings import Settings, SettingsError, settings_key
+from chat.config.values import REASONING_API_VERSION, SIMULATOR_MODELS
 from chat.edge.connections import connections_key, serve_chat_connections
 from chat.edge.headers import add_security_headers, security_headers
 from chat.edge.routes import WEB_DIR, setup_routes

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from chat.access.control import exposure_warning
-from chat.config.settings import Settings, SettingsError, read_environment
+from chat.config.environment import read_environment, unknown_variables
+from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.listen import cannot_listen, url
 from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
@@ -24,7 +25,11 @@ def without_credentials(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    environment = read_environment()
+    try:
+        environment = read_environment()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=environment.get("HOST", "127.0.0.1"), help="address to listen on")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 8080)")
@@ -32,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, object] = {"host": args.host}
     if args.port is not None:
         overrides["port"] = args.port
+    for unknown in unknown_variables(environment):
+        print(unknown, file=sys.stderr, flush=True)
     try:
         settings = Settings.from_env(environment, **overrides)
     except SettingsError as error:

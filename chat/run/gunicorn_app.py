@@ -7,9 +7,12 @@ The server keeps no per-user state, so any worker (or machine) can answer any re
 
 from __future__ import annotations
 
+import sys
+
 from aiohttp import web
 
-from chat.config.settings import Settings, SettingsError, read_environment
+from chat.config.environment import read_environment, unknown_variables
+from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.process import create_process_app, run_options
 
@@ -17,7 +20,10 @@ from chat.run.process import create_process_app, run_options
 async def app_runner() -> web.AppRunner:
     """Called by aiohttp's gunicorn worker; an AppRunner (not a bare app) keeps handler cancellation on."""
     try:
-        settings = Settings.from_env(read_environment())
+        environment = read_environment()
+        for warning in unknown_variables(environment):
+            print(warning, file=sys.stderr, flush=True)  # from each worker
+        settings = Settings.from_env(environment)
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
     raise_open_file_limit()  # each connection holds a file descriptor

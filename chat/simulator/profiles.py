@@ -7,12 +7,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from chat.config.values import REASONING_API_VERSION
 from chat.simulator.wire import error_response
 
 Dialect = Literal["chat", "responses"]
 
-# The oldest dated API versions that take reasoning models, and the Responses API, on the classic path.
-REASONING_API_VERSION = "2024-12-01"
+# The oldest dated API version that takes the Responses API on the classic path (for reasoning
+# models: the server's REASONING_API_VERSION, which it warns about at start-up).
 RESPONSES_API_VERSION = "2025-03-01"
 EFFORTS = ("minimal", "low", "medium", "high")
 
@@ -55,9 +56,8 @@ def refusal(
             f"Azure OpenAI Responses API is enabled only for api-version {RESPONSES_API_VERSION}-preview and later",
         )
     if api_version is not None and profile.reasoning and api_version < REASONING_API_VERSION:
-        return error_response(
-            400, "BadRequest", f"Model {profile.model} is enabled only for api versions 2024-12-01-preview and later"
-        )
+        message = f"Model {profile.model} is enabled only for api versions {REASONING_API_VERSION} and later"
+        return error_response(400, "BadRequest", message)
     if "max_tokens" in body and (profile.reasoning or dialect == "responses"):
         return _unsupported(
             "max_tokens",

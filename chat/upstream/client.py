@@ -11,7 +11,8 @@ import openai
 from aiohttp import web
 
 from chat.config.endpoints import V1_PATH, EndpointConfig
-from chat.config.settings import V1, Settings
+from chat.config.settings import Settings
+from chat.config.values import V1
 from chat.upstream.failures import HostNotFound, unresolved
 
 TokenProvider = Callable[[], Awaitable[str]]
