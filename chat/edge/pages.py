@@ -58,7 +58,7 @@ def page_context(
         "max_messages": settings.max_messages,
         "max_message_chars": settings.max_message_chars,
         "max_total_chars": settings.max_total_chars,
-        "host_origins": (*settings.frame_ancestors.split(), *settings.allowed_origins),  # host-bridge.js
+        "host_origins": (*settings.frame_ancestors.split(), *settings.allowed_origins),  # host/host-bridge.js
     }
 
 

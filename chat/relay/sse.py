@@ -1,4 +1,5 @@
-"""Server-Sent Events both ways: decoding the upstream's bytes and framing our own events."""
+"""Server-Sent Events to the browser: framing our own events, pings while the model is silent, and a
+client that reads nothing for too long dropped."""
 
 from __future__ import annotations
 
