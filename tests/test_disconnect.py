@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpServer
 
 from chat import Settings, create_app
@@ -118,3 +119,51 @@ async def test_without_handler_cancellation_a_streaming_upstream_closes_at_the_n
     relay_lines = [r.getMessage() for r in caplog.records if r.name == "chat.relay"]
     assert relay_lines and relay_lines[0].startswith('chat outcome="client_gone"')
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("phase", ["streaming", "connecting"])
+async def test_shutdown_that_the_relay_answers_leaves_no_cancellation_pending(
+    settings: Settings, simulator: Simulator, aiohttp_server: AiohttpServer, phase: str
+) -> None:
+    """The relay answers shutdown's cancellation (it tells the client) instead of letting it end the
+    task, so it must also undo it: code around the handler in the same task (a middleware, an
+    enclosing asyncio.timeout or TaskGroup) would otherwise take it for a cancellation still pending."""
+    pending: list[int] = []
+
+    @web.middleware
+    async def probe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        task = asyncio.current_task()
+        assert task is not None
+        pending.append(task.cancelling())
+        return response
+
+    arrived = asyncio.Event()
+
+    async def never_answers(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    if phase == "streaming":
+        simulator.script("first second third")
+        simulator.fail_next(Fault.STALL, after_chunks=1)
+    else:  # the upstream request is made, and no answer has begun
+        silent = web.Application()
+        silent.router.add_post("/{path:.*}", never_answers)
+        settings = dataclasses.replace(settings, endpoint=str((await aiohttp_server(silent)).make_url("/")))
+    app = create_app(settings)
+    app.middlewares.append(probe)
+    async with aiohttp.ClientSession() as session:
+        async with running_server(app) as url:
+            asking = asyncio.create_task(session.post(f"{url}/api/chat", json=chat_body()))
+            if phase == "streaming":
+                response = await asyncio.wait_for(asking, 5)
+                assert (await response.content.readuntil(b"\n\n")).startswith(b"event: delta\n")
+            else:
+                await asyncio.wait_for(arrived.wait(), 5)
+        response = await asyncio.wait_for(asking, 5)
+        body = await asyncio.wait_for(response.read(), 5)
+    assert b'"server_shutdown"' in body
+    assert response.status == (200 if phase == "streaming" else 503)
+    assert pending == [0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 
@@ -28,7 +29,7 @@ async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((client.host, client.port))
-    _, writer = await asyncio.open_connection(sock=sock)
+    reader, writer = await asyncio.open_connection(sock=sock)
     try:  # closed however the test ends: a socket left open fails a later test in this process
         body = b'{"messages": [{"role": "user", "content": "a lot"}]}'
         writer.write(
@@ -43,6 +44,16 @@ async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
         assert record.content_chunks_sent < TOKENS  # back-pressure reached the upstream: it was held, not drained
         await asyncio.wait_for(client.app[open_streams_key].wait_until_idle(), 5)
         assert any('outcome="client_too_slow"' in r.getMessage() for r in caplog.records if r.name == "chat.relay")
+        # Dropped at once with what its buffers held, not kept open and full until the client reads:
+        # the server holds no connection for it, and the client reading on meets a cut stream.
+        assert client.server.runner is not None and client.server.runner.server is not None
+        assert client.server.runner.server.connections == []
+        tail = b""
+        with contextlib.suppress(ConnectionResetError):
+            async with asyncio.timeout(5):
+                while chunk := await reader.read(1 << 20):
+                    tail = (tail + chunk)[-16:]
+        assert not tail.endswith(b"\r\n0\r\n\r\n")  # the chunked body's end, had the answer been closed
     finally:
         writer.close()
 
