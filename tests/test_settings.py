@@ -139,3 +139,12 @@ def test_a_settings_type_is_its_annotation() -> None:
     count = dict((spec.env, spec) for _, spec in declared(_Declared))["X_COUNT"]
     with pytest.raises(SettingsError, match=re.escape("X_COUNT must be a whole number, got '1.5'")):
         count.parse("X_COUNT", "1.5")
+
+
+def test_a_setting_whose_type_the_environment_cannot_write_needs_a_check() -> None:
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Unreadable:
+        pairs: tuple[tuple[str, str], ...] = setting((), "X_PAIRS", help="pairs, with no check to make them")
+
+    with pytest.raises(TypeError, match="pairs: a setting of tuple"):
+        list(declared(Unreadable))
