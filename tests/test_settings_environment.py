@@ -16,6 +16,7 @@ from chat.config.settings import environment_names
 from chat.config.values import REASONING_API_VERSION
 from chat.edge.app import api_version_warning
 from chat.run import gunicorn_app
+from chat.run.cli import ready_line
 from chat.simulator import Simulator
 from chat.simulator.profiles import PROFILES, refusal
 
@@ -137,3 +138,16 @@ def test_dot_env_example_says_where_dot_env_is_read_and_names_only_settings() ->
     assert "working directory" in example.splitlines()[0]
     named = [line.lstrip("# ").partition("=")[0] for line in example.splitlines() if "=" in line]
     assert [name for name in named if name.isupper() and name not in environment_names()] == []
+
+
+def test_start_up_names_the_endpoints_of_an_endpoints_file(tmp_path: Path) -> None:
+    (tmp_path / "endpoints.toml").write_text(
+        '[[endpoints]]\nurl = "https://a.openai.azure.com"\napi_key = "k"\n'
+        '[[endpoints]]\nurl = "https://b.openai.azure.com"\napi_key = "k"\n'
+    )
+    settings = Settings.from_env(
+        {"CHAT_ENDPOINTS_FILE": str(tmp_path / "endpoints.toml"), "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"}
+    )
+    assert ready_line(settings) == (
+        "chat server on http://127.0.0.1:8080/ answering from https://a.openai.azure.com, https://b.openai.azure.com"
+    )

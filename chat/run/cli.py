@@ -24,6 +24,15 @@ def without_credentials(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
+def ready_line(settings: Settings) -> str:
+    """What start-up says once it listens: where, and which model service answers."""
+    if settings.simulated:
+        source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)"
+    else:  # from AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL or CHAT_ENDPOINTS_FILE
+        source = ", ".join(without_credentials(endpoint.url) for endpoint in settings.endpoints)
+    return f"chat server on {url(settings.host, settings.port)} answering from {source}"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         environment = read_environment()
@@ -50,12 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
-    source = (
-        "the built-in simulator (no AZURE_OPENAI_ENDPOINT)"
-        if settings.simulated
-        else without_credentials(settings.endpoint or "")
-    )
-    ready = f"chat server on {url(settings.host, settings.port)} answering from {source}"
+    ready = ready_line(settings)
     try:
         web.run_app(
             create_process_app(settings),
