@@ -1,6 +1,6 @@
 """Scale-out: `python -m bench.scale_out` (about a minute).
 
-gunicorn with 1 and then 2 workers (`chat.run.gunicorn_app:app_runner`, as the README runs it), in
+gunicorn with 1 and then 2 workers (`chat.run.gunicorn_app:app_runner`, as docs/operations.md runs it), in
 front of the simulated upstream in this process, with and without a shared Redis:
 
 - chunks relayed per second at saturation: many concurrent streams with no pause between tokens;

@@ -22,7 +22,7 @@ def security_headers(frame_ancestors: str) -> dict[str, str]:
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     if request.match_info.route.name == "widget":
-        # widget.js runs in other sites' pages (README, "Embedding"): they may load it.
+        # widget.js runs in other sites' pages (docs/embedding.md): they may load it.
         response.headers.setdefault("Cross-Origin-Resource-Policy", "cross-origin")
     for name, value in security_headers(request.app[settings_key].frame_ancestors).items():
         response.headers.setdefault(name, value)

@@ -48,7 +48,7 @@ async def test_widget_opens_the_chat_over_a_host_page(
     chat_server = await aiohttp_server(create_app(dataclasses.replace(settings, frame_ancestors=f"'self' {host}")))
     chat = str(chat_server.make_url("")).rstrip("/")
     pages["/"] = ("text/html", HOST_PAGE.format(chat=chat))
-    # The lines README gives a host: the chat's origin in script-src and frame-src; nothing for styles.
+    # The lines docs/embedding.md gives a host: the chat's origin in script-src and frame-src; nothing for styles.
     host_csp["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' {chat}; frame-src {chat}; style-src 'self'; object-src 'none'"
     )
