@@ -10,7 +10,17 @@ from chat.config.settings import settings_key
 from chat.edge.pages import embed, healthz, index
 from chat.relay.handler import post_chat
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"  # the checkout's web/
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def find_web_dir() -> Path:
+    """The page's templates and static files: `chat/web` once installed (setup.cfg puts them there),
+    else the checkout's `web/` beside `chat/` (running from the checkout, or installed editable)."""
+    installed = PACKAGE_DIR / "web"
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / "web"
+
+
+WEB_DIR = find_web_dir()
 
 
 async def favicon(request: web.Request) -> web.FileResponse:
