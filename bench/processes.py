@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import socket
 import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from chat.config.settings import environment_names
+from chat.run.children import environment_without_settings, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = b"chat server on http://"
@@ -25,32 +24,11 @@ UNLIMITED = {
 }
 
 
-# Besides the settings' own variables: read by the SDK itself (OPENAI_ORG_ID, OPENAI_LOG, ...).
-SETTING_PREFIXES = ("AZURE_OPENAI_", "OPENAI_", "CHAT_", "SIMULATOR_")
-
-
-def environment_without_settings() -> dict[str, str]:
-    """This process's environment minus every variable a server reads (HOST and PORT too): a server
-    started with it runs on its defaults and on what it is given, whatever the shell has set."""
-    settings = set(environment_names())
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if name not in settings and not name.startswith(SETTING_PREFIXES)
-    }
-
-
 def raise_fd_limit() -> int:
     """As many open files as allowed: 1,000 streams need 3,000 sockets. Children inherit it."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int | str = "self") -> float:

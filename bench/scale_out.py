@@ -26,9 +26,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from chat.run.children import environment_without_settings, free_port
+
 from .answers import BenchSimulator, question
 from .load import Target, stream_chat, stream_many
-from .processes import ROOT, UNLIMITED, environment_without_settings, free_port, raise_fd_limit
+from .processes import ROOT, UNLIMITED, raise_fd_limit
 
 SATURATION_STREAMS = 200
 WORDS = 200

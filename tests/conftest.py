@@ -11,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bench.processes import environment_without_settings
 from chat import Settings, create_app
 from chat.run import cli
+from chat.run.children import environment_without_settings
 from chat.simulator import Simulator
 
 from .redis_server import RedisServer

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.processes import free_port
+from chat.run.children import free_port
 
 RECIPE = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from bench.processes import environment_without_settings
+from chat.run.children import environment_without_settings
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.processes import free_port
+from chat.run.children import free_port
 
 
 class RedisServer:

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bench.processes import free_port
 from chat.config.values import DEFAULT_SYSTEM_PROMPT
+from chat.run.children import free_port
 from chat.simulator import Fault, Simulator
 from chat.simulator.answers import tokens
 
