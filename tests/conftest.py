@@ -19,10 +19,21 @@ from chat.simulator import Simulator
 from .redis_server import RedisServer
 from .typedefs import Client, ClientFactory, StartUp
 
+# Tests that start a redis-server (once per worker) are slow too: `pytest -m "not slow"` starts no
+# process and no browser (the browser tests are marked in browser/conftest.py).
+PROCESS_FIXTURES = {"redis_server", "redis_session"}
 
+
+# After browser/conftest.py has marked its tests (a deeper conftest's hook runs first), before -m selects.
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The longest tests start first, so that no worker is left running one of them alone at the end.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    # The slow tests start first, the browser's after the others (the longest are the soak, the
+    # benchmark's smoke run and the processes), so that no worker is left running one alone at the end.
+    items.sort(
+        key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("browser") is not None)
+    )
 
 
 @pytest.fixture

@@ -69,6 +69,7 @@ async def lines_until(stream: asyncio.StreamReader, marker: bytes, seen: list[by
     seen.append(line)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="sets the open-file limit of another process (prlimit)")
 async def test_idle_sockets_beyond_the_open_file_limit_are_shed_and_health_still_answers(
     tmp_path: Path, unused_tcp_port: int

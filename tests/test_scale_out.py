@@ -23,6 +23,8 @@ from .processes import start_logged_server
 from .redis_server import RedisServer
 from .sse_client import chat_body, parse_events
 
+pytestmark = pytest.mark.slow  # servers as their own processes
+
 LEASE_SECONDS = 1.0
 # Each chat of the quota test: the default system prompt and "Hello" in, "ok" out.
 TOKENS_PER_CHAT = len(tokens(DEFAULT_SYSTEM_PROMPT)) + len(tokens("Hello")) + len(tokens("ok"))

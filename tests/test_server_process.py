@@ -20,6 +20,8 @@ from .processes import start_server
 from .sse_client import chat_body, parse_events, text_of
 from .typedefs import StartUp
 
+pytestmark = pytest.mark.slow  # servers as their own processes
+
 Processes = list[asyncio.subprocess.Process]  # killed at the end of the test if still running
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -21,6 +22,8 @@ from chat.simulator.answers import answer_for
 
 from .processes import server_environment
 from .sse_client import chat_body, parse_events, text_of
+
+pytestmark = pytest.mark.slow  # servers as their own processes
 
 
 async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
