@@ -18,19 +18,45 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+# Beside pytest, each with its output kept for the end: the JavaScript tests (they need no Python,
+# so they start before pip), lint, formatting and strict typing.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+jobs_started=()
+beside() {  # NAME COMMAND...
+  local name=$1
+  shift
+  "$@" >"$logs/$name" 2>&1 &
+  jobs_started+=("$name:$!")
+}
+beside "node --test" node --test --test-reporter=dot tests/js/
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # pip takes seconds to find nothing to do: install when the declared packages changed since the last
-# install (the stamp names them). Remove .venv/.installed-* to install again all the same.
+# install (the stamp names them). Remove .venv/.installed-* to install again all the same. No
+# byte-compiling of every installed module: Python compiles the ones the suite imports, once.
 installed=".venv/.installed-$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -e "$installed" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
   rm -f .venv/.installed-* && touch "$installed"
 fi
 
-.venv/bin/ruff check .            # lint (pyproject.toml)
-.venv/bin/ruff format --check .   # one formatting everywhere
-.venv/bin/python -m mypy          # strict typing (setup.cfg)
-node --test tests/js/
+beside "ruff" sh -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'   # lint, one formatting (pyproject.toml)
+beside "mypy" .venv/bin/python -m mypy                                              # strict typing (setup.cfg)
+
 # Two workers: most tests wait on sockets, timers and Chromium more than on a core. At the end, the
 # slowest tests, to keep the suite quick.
-.venv/bin/python -m pytest --numprocesses=2 --durations=15 "$@"
+status=0
+.venv/bin/python -m pytest --numprocesses=2 --durations=15 "$@" || status=$?
+
+for job in "${jobs_started[@]}"; do
+  name=${job%:*}
+  if wait "${job##*:}"; then
+    echo "$name: passed"
+  else
+    status=1
+    echo "$name: FAILED"
+    cat "$logs/$name"
+  fi
+done
+exit $status
