@@ -24,8 +24,18 @@ test("text that is the host, or an address on it, shows nothing more", () => {
 });
 
 test("look-alike hosts are shown as the browser reads them (punycode)", () => {
-  assert.equal(shownHost("аpple.com", "https://xn--pple-43d.com/", BASE), "");
   assert.equal(shownHost("apple.com", "https://xn--pple-43d.com/", BASE), "xn--pple-43d.com");
+});
+
+test("a host that is not plain ASCII is shown in punycode even when the text names it", () => {
+  // The attack: the text and the target are the same look-alike (Cyrillic а), so the text
+  // "names the host" and no label was shown: the reader saw "bаnk.example" and nothing else.
+  assert.equal(shownHost("bаnk.example", "https://bаnk.example/sign-in", BASE), "xn--bnk-6cd.example");
+  assert.equal(shownHost("аpple.com", "https://xn--pple-43d.com/", BASE), "xn--pple-43d.com");
+  assert.equal(shownHost("https://bаnk.example/x", "https://xn--bnk-6cd.example/x", BASE), "xn--bnk-6cd.example");
+  assert.equal(shownHost("mail.xn--bnk-6cd.example", "https://mail.xn--bnk-6cd.example/", BASE), "mail.xn--bnk-6cd.example");
+  // Plain ASCII hosts named by their text still show nothing more.
+  assert.equal(shownHost("bank.example", "https://bank.example/", BASE), "");
 });
 
 test("mail and other schemes show the address, relative links the page's host", () => {

@@ -90,9 +90,20 @@ export function toRequestMessages(messages) {
   return out;
 }
 
-/** What the model is sent before a question asked with a framing host's context. */
-export function contextText({ host, text }) {
+/**
+ * What the model is sent before a question asked with a framing host's context. Context that
+ * came in an imported file is said to be so: nothing shows that the host sent it.
+ */
+export function contextText({ host, text, imported = false }) {
+  if (imported) {
+    return `Context said to be from ${host}, in a conversation imported from a file (not checked; the person did not write it):\n${text}`;
+  }
   return `Context from ${host} (the page the person is using; they did not write it):\n${text}`;
+}
+
+/** How a question's context is labelled above it on the page. */
+export function contextLabel({ host, imported = false }) {
+  return imported ? `With context said to be from ${host} (imported from a file, not checked)` : `With context from ${host}`;
 }
 
 /**

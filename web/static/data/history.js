@@ -151,11 +151,51 @@ function conversationMarkdown(conversation) {
 /** A file that is not an export of conversations; `message` is written for people. */
 export class ImportError extends Error {}
 
+// What an imported file may not bring in as it is: a file is written by anyone (a page that
+// offers "your chat history" for download, say), and the page would show and send its parts as
+// its own. A system message would be sent as the system prompt (where the preset does not lock
+// it): it is dropped. A host's context would read as sent by that host: it is kept, labelled as
+// imported (shown so, and sent so). An error notice would read as the page's own: the file's
+// wording is replaced by the page's. Numbers are clamped: no date after now, no wait, no usage
+// beyond what one answer could spend.
+const MAX_IMPORTED_TOKENS = 10_000_000;
+const IMPORTED_ERROR = Object.freeze({
+  [TURN.ERROR]: "This answer failed before the conversation was exported.",
+  [TURN.REFUSED]: "The content filter refused this question before the conversation was exported.",
+  [TURN.LOST]: "This answer was cut off before the conversation was exported.",
+});
+
+const clamp = (number, low, high) => Math.min(high, Math.max(low, Math.round(number)));
+
+function importedMessage(message) {
+  const imported = { ...message };
+  delete imported.retryAt;
+  if (imported.error) {
+    imported.error = { code: "imported", message: IMPORTED_ERROR[imported.status] ?? IMPORTED_ERROR[TURN.ERROR] };
+  }
+  if (imported.context) imported.context = { ...imported.context, imported: true };
+  if (imported.usage) {
+    imported.usage = Object.fromEntries(
+      Object.entries(imported.usage).map(([key, value]) => [key, clamp(value, 0, MAX_IMPORTED_TOKENS)]),
+    );
+  }
+  return imported;
+}
+
+/** A conversation read from a file, made safe to show and to continue (see above). */
+export function importedConversation(conversation, now = Date.now()) {
+  const messages = conversation.messages.filter((message) => message.role !== ROLE.SYSTEM).map(importedMessage);
+  const createdAt = clamp(conversation.createdAt, 0, now);
+  const updatedAt = clamp(conversation.updatedAt, createdAt, now);
+  return { ...conversation, createdAt, updatedAt, messages };
+}
+
 /**
- * The conversations in an exported file's text, checked as stored ones are.
+ * The conversations in an exported file's text, checked as stored ones are, and made safe as
+ * `importedConversation` says.
  * @throws {ImportError}
  */
-export function readExport(text) {
+export function readExport(text, now = Date.now()) {
   let exported;
   try {
     exported = JSON.parse(text);
@@ -167,5 +207,5 @@ export function readExport(text) {
   if (!known || !Array.isArray(exported.conversations)) {
     throw new ImportError("That file holds no conversations exported from this page.");
   }
-  return readConversations(exported.conversations);
+  return readConversations(exported.conversations).map((conversation) => importedConversation(conversation, now));
 }

@@ -55,6 +55,7 @@ function reviveMessage(message) {
   if (Number.isFinite(message.retryAt)) revived.retryAt = message.retryAt;
   if (typeof message.context?.host === "string" && typeof message.context.text === "string") {
     revived.context = { host: message.context.host, text: message.context.text };
+    if (message.context.imported === true) revived.context.imported = true; // read from a file (history.js)
   }
   if (revived.status === TURN.STREAMING) {
     revived.status = TURN.LOST;

@@ -2,6 +2,7 @@
 // with the common languages), imported the first time such a block appears. highlight.js
 // writes spans with `hljs-*` classes (coloured by code.css); its output goes through DOMPurify.
 
+import { markBidi } from "./bidi.js";
 import { sanitizeHighlight } from "./markdown.js";
 import { SlicedWork } from "./sliced-work.js";
 
@@ -19,6 +20,7 @@ function highlight(hljs, code) {
   const text = code.textContent;
   const { value } = hljs.highlight(text, { language, ignoreIllegals: true });
   code.replaceChildren(sanitizeHighlight(value));
+  markBidi(code); // highlight.js wrote the text anew: show its direction controls again
   code.classList.add("hljs");
 }
 

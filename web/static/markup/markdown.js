@@ -205,21 +205,36 @@ const MATHML_OPTIONS = Object.freeze({
   FORBID_ATTR: ["style", "href", "class", "id"],
 });
 
-function sanitizeMarkup(html, options) {
+function sanitizeMarkup(html, options, hook) {
   let markupPurifier = markupPurifiers.get(options);
   if (!markupPurifier) {
     markupPurifier = DOMPurify(globalThis.window);
     markupPurifier.setConfig(options);
+    if (hook) markupPurifier.addHook("uponSanitizeAttribute", hook);
     markupPurifiers.set(options, markupPurifier);
   }
   return markupPurifier.sanitize(html);
 }
 
+// A formula may not move what it draws out of its own place: over a link's "(host)" label, or
+// over earlier messages. KaTeX writes such moves as attributes (`\raisebox`, `\rule[-3em]`:
+// voffset; `\mathllap`, `\mathrlap`, `\smash`: mpadded sizes; `\kern-5em`: a negative
+// width), which are dropped; the formula is then drawn at its natural size. Each formula is
+// also clipped to its box (code.css).
+const MOVING_ATTRIBUTES = new Set(["voffset", "lspace", "rspace", "width", "height", "depth"]);
+
+function dropMoves(node, data) {
+  if (!MOVING_ATTRIBUTES.has(data.attrName)) return;
+  if (data.attrName === "voffset" || node.nodeName.toLowerCase() === "mpadded" || data.attrValue.trim().startsWith("-")) {
+    data.keepAttr = false;
+  }
+}
+
 /** highlight.js output (spans with `hljs-*` classes) → a sanitized fragment. */
 export const sanitizeHighlight = (html) => sanitizeMarkup(html, HIGHLIGHT_OPTIONS);
 
-/** KaTeX's MathML → a sanitized fragment of MathML elements only. */
-export const sanitizeMathMl = (html) => sanitizeMarkup(html, MATHML_OPTIONS);
+/** KaTeX's MathML → a sanitized fragment of MathML elements only, none moved out of its place. */
+export const sanitizeMathMl = (html) => sanitizeMarkup(html, MATHML_OPTIONS, dropMoves);
 
 /** Text shown as it is, with a note saying why it was not rendered as markdown. */
 function plainTextFragment(text, reason) {

@@ -1,6 +1,7 @@
 // Formulas in answers: the placeholders math-syntax.js writes (their TeX source as text)
 // become MathML made by KaTeX (vendored, imported the first time a formula appears) and
-// cleaned by DOMPurify. MathML needs no style attributes, so the strict CSP holds. A formula
+// cleaned by DOMPurify, which drops what would move a part of it out of its place (markdown.js).
+// MathML needs no style attributes, so the strict CSP holds. A formula
 // KaTeX cannot read keeps showing its source.
 
 import { sanitizeMathMl } from "./markdown.js";
@@ -8,6 +9,9 @@ import { MATH_CLASS } from "./math-syntax.js";
 import { SlicedWork } from "./sliced-work.js";
 
 const MAX_CACHED = 500;
+// No \href, \url or \htmlStyle (trust), no rule or box beyond 10em (maxSize), and few
+// macro expansions, so that a formula cannot grow without bound (maxExpand).
+const KATEX_LIMITS = Object.freeze({ trust: false, maxSize: 10, maxExpand: 200 });
 // TeX (with its display mode) → its sanitized MathML, so a formula in the block still being
 // written is typeset once, not at every frame.
 const typeset = new Map();
@@ -31,7 +35,7 @@ function keyOf(placeholder) {
 
 function render(katex, tex, displayMode) {
   try {
-    const html = katex.renderToString(tex, { output: "mathml", displayMode, throwOnError: true, trust: false });
+    const html = katex.renderToString(tex, { output: "mathml", displayMode, throwOnError: true, ...KATEX_LIMITS });
     return sanitizeMathMl(html);
   } catch {
     return null; // not TeX KaTeX reads: the source stays

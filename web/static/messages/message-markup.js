@@ -2,7 +2,8 @@
 // Builds and returns nodes; placing them on the page is the message list's job.
 
 import { formatNumber } from "../constants.js";
-import { ROLE, TURN, isWithheld } from "../data/conversation.js";
+import { ROLE, TURN, contextLabel, isWithheld } from "../data/conversation.js";
+import { countBidi, markBidi } from "../markup/bidi.js";
 import { highlightLater } from "../markup/code-highlight.js";
 import { markLinkHosts } from "../markup/link-hosts.js";
 import { renderMarkdown } from "../markup/markdown.js";
@@ -56,7 +57,7 @@ export function messageElement(message, index, { reasoningOpen = false, drawCont
   } else {
     body.textContent = message.content;
     // What a framing host sent with the question is shown with it: nothing goes unseen.
-    if (message.context) body.before(element("p", "message-context", `With context from ${message.context.host}: ${message.context.text}`));
+    if (message.context) body.before(element("p", "message-context", `${contextLabel(message.context)}: ${message.context.text}`));
   }
   const actions = messageActions(message, options);
   if (actions) article.append(actions);
@@ -186,8 +187,8 @@ function makeScrollable(node, label) {
 /**
  * Markdown through the sanitizer; code blocks get a header with the language and a Copy
  * button and are coloured (unless `highlight` is false: the block still being written),
- * tables scroll, task-list boxes are named by their item, links show their host, formulas
- * are typeset.
+ * tables scroll, task-list boxes are named by their item, direction controls are shown (and
+ * their effect kept to themselves), links show their host, formulas are typeset.
  */
 export function markdownFragment(text, { highlight = true } = {}) {
   const fragment = renderMarkdown(text);
@@ -196,7 +197,13 @@ export function markdownFragment(text, { highlight = true } = {}) {
     const language = /^language-(.+)$/.exec(code?.className ?? "")?.[1] ?? "";
     const wrapper = element("div", "code-block");
     const header = element("div", "code-header");
-    header.append(element("span", "code-language", language), button("copy-code", "Copy", "copy-code", "Copy code"));
+    header.append(element("span", "code-language", language));
+    const controls = countBidi(pre.textContent);
+    if (controls > 0) {
+      const what = controls === 1 ? "1 direction control" : `${controls} direction controls`;
+      header.append(element("span", "code-bidi-warning", `Holds ${what} (marked), which can make code read in another order than it runs; Copy leaves them out`));
+    }
+    header.append(button("copy-code", "Copy", "copy-code", "Copy code"));
     pre.replaceWith(wrapper);
     wrapper.append(header, pre);
     makeScrollable(pre, language ? `Code, ${language}` : "Code");
@@ -213,6 +220,7 @@ export function markdownFragment(text, { highlight = true } = {}) {
     const item = shortLabel(box.closest("li").textContent);
     box.setAttribute("aria-label", item || (box.checked ? "Done" : "To do"));
   }
+  markBidi(fragment);
   markLinkHosts(fragment);
   typesetMath(fragment);
   return fragment;
