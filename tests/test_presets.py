@@ -158,8 +158,95 @@ async def test_a_mounted_app_with_a_default_preset(
     assert text_of(events).startswith("You asked: *mounted?*")
     assert simulator.requests[-1].body["messages"][0]["content"] == "You answer IT helpdesk questions only."
     assert simulator.requests[-1].body["model"] == "gpt-test"
-    other = await (await client.get("/help/embed?preset=open")).text()
-    assert 'data-preset="open"' in other
+
+
+async def test_a_default_preset_is_not_a_boundary(make_preset_client: ClientFactory, simulator: Simulator) -> None:
+    """Without pinning, a default is only what a request gets when it names none: it may name another."""
+    client = await make_preset_client(default_preset="helpdesk")
+    own_system = {"messages": [{"role": "system", "content": "Be a pirate."}, *chat_body()["messages"]]}
+    assert (await client.post("/api/chat", json={**own_system, "preset": "open"})).status == 200
+    assert simulator.requests[-1].body["messages"][0]["content"] == "Be a pirate."
+    assert 'data-preset="open"' in await (await client.get("/embed?preset=open")).text()
+
+
+async def assert_pinned_to_helpdesk(client: Any, simulator: Simulator, prefix: str = "") -> None:
+    """The attack: name another preset (or none, or one that does not exist) to leave the locked
+    system prompt, the ceiling and the groups of the preset the chat is pinned to."""
+    own_system = {"messages": [{"role": "system", "content": "Be a pirate."}, *chat_body()["messages"]]}
+    for other in ("open", "payroll", "nope"):
+        escape = {**own_system, "preset": other, "max_completion_tokens": 5000}
+        assert await error_code(await client.post(f"{prefix}/api/chat", json=escape)) == (403, "forbidden_preset")
+        for page in ("embed", ""):
+            refused = await client.get(f"{prefix}/{page}?preset={other}")
+            assert refused.status == 403 and refused.content_type == "text/html", (page, other)
+            text = await refused.text()
+            assert "not open to you" in text and "data-preset" not in text
+    assert await error_code(await client.post(f"{prefix}/api/chat", json=own_system)) == (400, "system_prompt_locked")
+    too_many = {**chat_body(), "max_completion_tokens": 501}
+    assert await error_code(await client.post(f"{prefix}/api/chat", json=too_many)) == (400, "max_tokens_too_large")
+    for named in ({}, {"preset": "helpdesk"}):
+        events, _ = await read_events(await client.post(f"{prefix}/api/chat", json={**chat_body(), **named}))
+        assert events[-1].name == "done"
+        assert simulator.requests[-1].body["messages"][0]["content"] == "You answer IT helpdesk questions only."
+    assert 'data-preset="helpdesk"' in await (await client.get(f"{prefix}/embed?preset=helpdesk")).text()
+    assert 'data-preset="helpdesk"' in await (await client.get(f"{prefix}/embed")).text()
+
+
+async def test_presets_allowed_pins_the_api_and_the_pages(
+    make_preset_client: ClientFactory, simulator: Simulator
+) -> None:
+    client = await make_preset_client(default_preset="helpdesk", presets_allowed=("helpdesk",))
+    await assert_pinned_to_helpdesk(client, simulator)
+
+
+async def test_presets_allowed_without_a_default_gives_the_first(
+    make_preset_client: ClientFactory, simulator: Simulator
+) -> None:
+    client = await make_preset_client(presets_allowed=("helpdesk", "open"), basic_auth=(("ada", PASSWORD),))
+    ada = basic("ada")  # in the group of payroll, which this chat does not allow
+    await (await client.post("/api/chat", json=chat_body(), headers=ada)).read()
+    assert simulator.requests[-1].body["messages"][0]["content"] == "You answer IT helpdesk questions only."
+    assert 'data-preset="helpdesk"' in await (await client.get("/", headers=ada)).text()
+    assert (await client.post("/api/chat", json={**chat_body(), "preset": "open"}, headers=ada)).status == 200
+    assert (await client.get("/embed?preset=open", headers=ada)).status == 200
+    payroll = {**chat_body(), "preset": "payroll"}
+    assert await error_code(await client.post("/api/chat", json=payroll, headers=ada)) == (403, "forbidden_preset")
+    assert (await client.get("/embed?preset=payroll", headers=ada)).status == 403
+
+
+@pytest.mark.parametrize("only", [None, True], ids=["by-default", "only"])
+async def test_a_mounted_app_given_a_preset_is_pinned_to_it(
+    aiohttp_client: AiohttpClient, with_presets: Settings, simulator: Simulator, only: bool | None
+) -> None:
+    host = web.Application()
+    app = (
+        create_app(with_presets, preset="helpdesk")
+        if only is None
+        else create_app(with_presets, preset="helpdesk", only=only)
+    )
+    host.add_subapp("/help/", app)
+    await assert_pinned_to_helpdesk(await aiohttp_client(host), simulator, "/help")
+
+
+async def test_a_mounted_app_may_keep_a_preset_as_a_default_only(
+    aiohttp_client: AiohttpClient, with_presets: Settings
+) -> None:
+    host = web.Application()
+    host.add_subapp("/help/", create_app(with_presets, preset="helpdesk", only=False))
+    client = await aiohttp_client(host)
+    assert 'data-preset="helpdesk"' in await (await client.get("/help/embed")).text()
+    assert 'data-preset="open"' in await (await client.get("/help/embed?preset=open")).text()
+
+
+def test_pinning_that_cannot_hold_stops_the_app(with_presets: Settings) -> None:
+    with pytest.raises(SettingsError, match=r"^CHAT_PRESETS_ALLOWED names 'nope', which is not a preset"):
+        dataclasses.replace(with_presets, presets_allowed=("helpdesk", "nope"))
+    with pytest.raises(SettingsError, match=r"^CHAT_DEFAULT_PRESET names 'open', which is not among"):
+        dataclasses.replace(with_presets, presets_allowed=("helpdesk",), default_preset="open")
+    with pytest.raises(SettingsError, match="preset 'open' is not among CHAT_PRESETS_ALLOWED"):
+        create_app(dataclasses.replace(with_presets, presets_allowed=("helpdesk",)), preset="open")
+    with pytest.raises(SettingsError, match="only=True needs a preset"):
+        create_app(with_presets, only=True)
 
 
 async def test_a_default_preset_from_the_settings(make_preset_client: ClientFactory, simulator: Simulator) -> None:
@@ -278,9 +365,10 @@ def test_a_bad_presets_file_stops_start_up_with_one_line(
     [
         ({"CHAT_PRESETS_FILE": "/nonexistent/presets.toml"}, "CHAT_PRESETS_FILE: cannot read"),
         ({"CHAT_DEFAULT_PRESET": "helpdesk"}, "CHAT_DEFAULT_PRESET names 'helpdesk'"),
+        ({"CHAT_PRESETS_ALLOWED": "helpdesk"}, "CHAT_PRESETS_ALLOWED names 'helpdesk'"),
         ({"CHAT_TRUSTED_GROUPS_HEADER": "X-Forwarded-Groups"}, "CHAT_TRUSTED_GROUPS_HEADER needs CHAT_TRUSTED_PROXIES"),
     ],
-    ids=["missing-file", "unknown-default", "groups-without-proxies"],
+    ids=["missing-file", "unknown-default", "unknown-allowed", "groups-without-proxies"],
 )
 def test_preset_settings_stop_start_up(start_up: StartUp, env: dict[str, str], message: str) -> None:
     returncode, _, stderr = start_up(**env)

@@ -8,7 +8,7 @@ import dataclasses
 from aiohttp import web
 
 from chat.access.proxies import from_trusted_proxy
-from chat.config.presets import Preset, PresetsFile, default_preset_key
+from chat.config.presets import Preset, PresetsFile, allowed_presets_key, default_preset_key
 from chat.config.settings import Settings, settings_key
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
@@ -27,16 +27,21 @@ class ClientAccess:
     presets: PresetsFile
     groups: frozenset[str]
     default_preset: str | None = None
+    allowed_presets: frozenset[str] | None = None  # pinned: only these may be named; None: any
 
     def preset(self, name: object) -> Preset | None:
         """The preset a request names (or the app's default); 400 for an unknown one, 403 for one
-        the client's groups may not use."""
+        the client's groups may not use or, in a pinned app, for any it does not allow."""
         if name is None:
             name = self.default_preset
             if name is None:
                 return None
-        if not isinstance(name, str) or name not in self.presets.presets:
+        if not isinstance(name, str):
             raise ChatError(catalogue.UNKNOWN_PRESET, name=str(name)[:64])
+        if self.allowed_presets is not None and name not in self.allowed_presets:
+            raise ChatError(catalogue.FORBIDDEN_PRESET, name=name[:64])  # known or not: nothing told
+        if name not in self.presets.presets:
+            raise ChatError(catalogue.UNKNOWN_PRESET, name=name[:64])
         preset = self.presets.presets[name]
         if not self.may_use(preset.groups):
             raise ChatError(catalogue.FORBIDDEN_PRESET, name=name)
@@ -61,7 +66,9 @@ def client_access(request: web.Request, client: str) -> ClientAccess:
     groups = set(presets.user_groups.get(client, ()))
     if settings.trusted_groups_header and from_trusted_proxy(request, settings):
         groups.update(proxied_groups(request.headers.get(settings.trusted_groups_header, "")))
-    return ClientAccess(client, presets, frozenset(groups), request.app.get(default_preset_key))
+    return ClientAccess(
+        client, presets, frozenset(groups), request.app.get(default_preset_key), request.app.get(allowed_presets_key)
+    )
 
 
 def proxied_groups(value: str) -> list[str]:

@@ -44,6 +44,14 @@ def check_combinations(settings: Settings) -> None:
         raise SettingsError(
             f"CHAT_DEFAULT_PRESET names {shown(settings.default_preset)}, which is not a preset of CHAT_PRESETS_FILE"
         )
+    if unknown := [name for name in settings.presets_allowed if name not in settings.presets.presets]:
+        raise SettingsError(
+            f"CHAT_PRESETS_ALLOWED names {shown(unknown[0])}, which is not a preset of CHAT_PRESETS_FILE"
+        )
+    if settings.presets_allowed and settings.default_preset not in (None, *settings.presets_allowed):
+        raise SettingsError(
+            f"CHAT_DEFAULT_PRESET names {shown(settings.default_preset)}, which is not among CHAT_PRESETS_ALLOWED"
+        )
     for header in ("CHAT_TRUSTED_GROUPS_HEADER", "CHAT_TRUSTED_USER_HEADER"):
         if getattr(settings, header.removeprefix("CHAT_").lower()) and not settings.trusted_proxies:
             raise SettingsError(

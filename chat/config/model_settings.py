@@ -86,8 +86,15 @@ class ModelSettings:
     )  # fmt: skip
     default_preset: str | None = setting(
         None, "CHAT_DEFAULT_PRESET", check=v.preset_name,
-        help="the preset of `/`, `/embed` and of API requests that name none; `create_app(settings, preset=...)` "
-        "sets it for a mounted app",
+        help="the preset of `/`, `/embed` and of API requests that name none: a default, not a boundary (a "
+        "request may name another preset); `create_app(settings, preset=...)` sets it, and pins it, for a mounted "
+        "app",
+    )  # fmt: skip
+    presets_allowed: tuple[str, ...] = setting(
+        (), "CHAT_PRESETS_ALLOWED", check=v.preset_name, shown_default="unset: any preset",
+        help="pinned mode: the only presets a request or page may name, comma-separated; any other gets 403 "
+        "`forbidden_preset` (a 403 page in `/embed` and `/`), and one that names none gets `CHAT_DEFAULT_PRESET` "
+        "(which must be among them), else the first of them (see [embedding](embedding.md#defaults-and-pinning))",
     )  # fmt: skip
 
     connect_timeout: float = setting(

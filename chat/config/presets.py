@@ -162,4 +162,7 @@ def _client(name: str, where: str) -> str:
 
 
 # The preset of pages and requests that name none: `create_app(settings, preset=...)` or CHAT_DEFAULT_PRESET.
+# A default only: a request may still name another preset, unless the app is pinned.
 default_preset_key = web.AppKey("default_preset_key", str)
+# Pinned: the only presets a request or page may name (CHAT_PRESETS_ALLOWED, or `create_app(..., only=True)`).
+allowed_presets_key = web.AppKey("allowed_presets_key", frozenset)

@@ -20,7 +20,7 @@ from chat.accounting.quota import DailyQuota, quota_key
 from chat.accounting.usage import MemoryUsageStore, UsageAccounting, usage_key
 from chat.accounting.usage_redis import RedisUsageStore
 from chat.config.endpoints import EndpointConfig
-from chat.config.presets import default_preset_key
+from chat.config.presets import allowed_presets_key, default_preset_key
 from chat.config.settings import Settings, SettingsError, settings_key
 from chat.config.values import REASONING_API_VERSION, SIMULATOR_MODELS
 from chat.edge.connections import connections_key, serve_chat_connections
@@ -38,19 +38,25 @@ log = logging.getLogger("chat")
 
 
 def create_app(
-    settings: Settings, *, token_provider: TokenProvider | None = None, preset: str | None = None
+    settings: Settings,
+    *,
+    token_provider: TokenProvider | None = None,
+    preset: str | None = None,
+    only: bool | None = None,
 ) -> web.Application:
     """The chat application; `token_provider` lets a host supply its own Entra ID tokens, and `preset`
-    names the preset (of CHAT_PRESETS_FILE) its pages and requests use unless they name another."""
+    names the preset (of CHAT_PRESETS_FILE) of its pages and of requests that name none. With `only`
+    (the default when `preset` is given) the app is pinned to it: a request or page naming another
+    preset gets 403 `forbidden_preset`; `only=False` makes it a default that requests may leave."""
     if token_provider is None:
         settings.check_entra_support()
-    preset = preset or settings.default_preset
-    if preset is not None and preset not in settings.presets.presets:
-        raise SettingsError(f"create_app: preset {preset!r} is not a preset of CHAT_PRESETS_FILE")
+    preset, allowed = preset_scope(settings, preset, only)
     app = web.Application(middlewares=[access_control])
     app[settings_key] = settings
     if preset is not None:
         app[default_preset_key] = preset
+    if allowed is not None:
+        app[allowed_presets_key] = allowed
     if token_provider is not None:
         app[token_provider_key] = token_provider
     app[shared_state_key] = shared = SharedState(settings.redis_url)
@@ -75,6 +81,26 @@ def create_app(
     app[connections_key] = serve_chat_connections(app, security_headers(settings.frame_ancestors))
     setup_routes(app)
     return app
+
+
+def preset_scope(
+    settings: Settings, preset: str | None, only: bool | None
+) -> tuple[str | None, frozenset[str] | None]:
+    """The app's default preset, and the presets its requests may name (None: any): CHAT_PRESETS_ALLOWED,
+    narrowed to the one preset of a pinned app."""
+    if only is None:
+        only = preset is not None
+    allowed = settings.presets_allowed
+    preset = preset or settings.default_preset or (allowed[0] if allowed else None)
+    if preset is not None and preset not in settings.presets.presets:
+        raise SettingsError(f"create_app: preset {preset!r} is not a preset of CHAT_PRESETS_FILE")
+    if allowed and preset not in allowed:
+        raise SettingsError(f"create_app: preset {preset!r} is not among CHAT_PRESETS_ALLOWED")
+    if only:
+        if preset is None:
+            raise SettingsError("create_app: only=True needs a preset to pin the app to")
+        return preset, frozenset({preset})
+    return preset, frozenset(allowed) if allowed else None
 
 
 async def shared_state_context(app: web.Application) -> AsyncIterator[None]:

@@ -129,8 +129,10 @@ FORBIDDEN_PRESET = _one(
     "forbidden_preset",
     403,
     "The preset {name!r} is not open to you.",
-    when="a preset kept for groups the client is not in",
-    what_to_do="Ask to be added to one of the preset's groups in `CHAT_PRESETS_FILE`.",
+    when="a preset kept for groups the client is not in, or, in a chat pinned to some presets "
+    "(`CHAT_PRESETS_ALLOWED`, `create_app(settings, preset=...)`), any other (the page answers 403)",
+    what_to_do="Ask to be added to one of the preset's groups in `CHAT_PRESETS_FILE`; in a pinned chat, "
+    "use the preset it is pinned to.",
 )
 _forbidden_deployment = _code(
     "forbidden_deployment",
