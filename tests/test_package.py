@@ -99,9 +99,14 @@ async def test_the_installed_package_starts_from_another_directory_and_answers(
             shutil.copy(ROOT / name, source)
     elsewhere.mkdir()
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
-    await asyncio.to_thread(run, *pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "dist", source, cwd=tmp_path)
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
-    await asyncio.to_thread(run, *pip, "install", "--no-deps", "--target", target, wheel, cwd=tmp_path)
+    # Built with the suite's own setuptools (the test extra): an isolated build would first install
+    # setuptools into a fresh environment, which took 30 of this test's 40 seconds.
+    wheel_dir = tmp_path / "dist"
+    await asyncio.to_thread(
+        run, *pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", wheel_dir, source, cwd=tmp_path
+    )
+    (wheel,) = wheel_dir.glob("*.whl")
+    await asyncio.to_thread(run, *pip, "install", "--no-deps", "--no-compile", "--target", target, wheel, cwd=tmp_path)
     shutil.rmtree(source)  # nothing may come from the sources any more
 
     environment = server_environment(PYTHONPATH=str(target))
