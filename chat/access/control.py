@@ -42,8 +42,10 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
             if request.method == "POST":
                 check_origin(request, settings)
     except SignInRefused as refused:
-        # One line per failed sign-in, for fail2ban: `chat sign-in-failed address="<HOST>"`.
-        log.warning(line("chat sign-in-failed", address=refused.address, user=refused.user or ""))
+        # One line per failed sign-in, for fail2ban: `chat sign-in-failed address="<HOST>"`; none for
+        # a request without credentials (a browser's first, answered with the challenge).
+        if refused.attempted:
+            log.warning(line("chat sign-in-failed", address=refused.address, user=refused.user or ""))
         return error_response(refused)
     except ChatError as error:
         access = request.get(client_access_key)

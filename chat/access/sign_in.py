@@ -1,16 +1,21 @@
 """Sign-in: who the client is (a user, a token, or else an address), and failed attempts slowed
-down per address and per user name, so that passwords cannot be guessed at speed."""
+down per address network and per user name from each, so that passwords cannot be guessed at
+speed, while nobody elsewhere can lock a user out by failing on purpose."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import collections
+import contextlib
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import math
 import time
 
+import redis.asyncio as redis
 from aiohttp import web
 
 from chat.access.proxies import client_address, from_trusted_proxy
@@ -20,114 +25,219 @@ from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
 USER_CAP = 128  # characters of a user name kept from a header, for limits and logs
-FREE_FAILURES = {"address": 5, "user": 10}  # failures before each further one costs a wait
+FREE_FAILURES = {"address": 20, "pair": 5}  # failures before each further one costs a wait
 FIRST_WAIT = 2.0  # seconds to wait once the free failures are spent; doubling with each further one
 LONGEST_WAIT = 900.0
 FORGET_AFTER = 3600.0  # seconds without a failure after which the count starts again
-MAX_TRACKED = 100_000  # addresses and names counted at once, so no flood can grow the table without end
+USER_CEILING = 100  # failures for one user name, from anywhere, beyond which each network gets one
+KNOWN_FOR = 30 * 86400.0  # seconds an address network where a user signed in stays known for them
+MAX_TRACKED = 100_000  # counts (and known networks) kept in this process; beyond, the least recent go
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Identity:
-    client: str  # for limits, logs and usage: user:NAME, token:NAME (or token:HASH) or ip:ADDRESS
+    client: str  # for limits, logs and usage: user:NAME, token:NAME (or token:HASH) or ip:NETWORK
     address: str
 
 
 class SignInRefused(ChatError):
-    """401: no valid credentials. Says who tried, for the log line fail2ban reads."""
+    """401: no valid credentials. Says who tried, and whether it was an attempt (credentials sent)
+    at all, for the log line fail2ban reads."""
 
-    def __init__(self, address: str, user: str | None, *, ask_for_basic: bool) -> None:
+    def __init__(self, address: str, user: str | None, *, ask_for_basic: bool, attempted: bool = True) -> None:
         super().__init__(catalogue.UNAUTHORIZED)
         self.address = address
         self.user = user
+        self.attempted = attempted
         if ask_for_basic:
             self.headers["WWW-Authenticate"] = 'Basic realm="chat", charset="UTF-8"'
+
+
+def network_of(address: str) -> str:
+    """Whom an address stands for in limits, quotas and sign-in counts: an IPv4 address itself, an
+    IPv6 address its /64 (one subscriber's usual allocation, so changing the rest gains nothing)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return address
 
 
 @dataclasses.dataclass(slots=True)
 class _Failures:
     count: int
     last: float
-    blocked_until: float
 
 
-# KEYS: the counters of an address and maybe a user name. ARGV: free failures of each, first wait,
-# longest wait, seconds after which a count is forgotten. Counts one failure on each.
+# The counters of one attempt: the address network's (every name tried from it), the pair of user
+# name and network, and the user name's alone. The name's own count never blocks: beyond
+# USER_CEILING each network that has failed for the name waits LONGEST_WAIT after each failure,
+# while a network with no failure for it, or where the user signed in lately, is let try.
+
+# KEYS: the counters to count one failure on. ARGV: seconds after which a count is forgotten.
 FAILED = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
-for i, key in ipairs(KEYS) do
-  local count = redis.call('HINCRBY', key, 'count', 1)
-  redis.call('EXPIRE', key, tonumber(ARGV[#KEYS + 3]))
-  local beyond = count - tonumber(ARGV[i])
-  if beyond >= 0 then
-    local wait = math.min(tonumber(ARGV[#KEYS + 2]), tonumber(ARGV[#KEYS + 1]) * 2 ^ beyond)
-    redis.call('HSET', key, 'blocked_until', tostring(now + wait))
-  end
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'count', 1)
+  redis.call('HSET', key, 'last', tostring(now))
+  redis.call('EXPIRE', key, tonumber(ARGV[1]))
 end
 return 0
 """
 
-# KEYS: the counters. Returns the longest wait still to run, in milliseconds.
+# KEYS: the address's counter, then (for a user name) the pair's, the name's and the known mark.
+# ARGV: free failures of the address and of a pair, the ceiling, first and longest wait.
+# Returns the wait still to run in milliseconds, and the pair's count.
 WAIT = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
-local wait = 0
-for _, key in ipairs(KEYS) do
-  local until_ = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
-  if until_ - now > wait then wait = until_ - now end
+local free_address, free_pair, ceiling = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local first, longest = tonumber(ARGV[4]), tonumber(ARGV[5])
+local function counted(key)
+  local values = redis.call('HMGET', key, 'count', 'last')
+  return tonumber(values[1] or '0'), tonumber(values[2] or '0')
 end
-return math.ceil(wait * 1000)
+local function wait_of(count, last, free)
+  if count < free then return 0 end
+  return last + math.min(longest, first * 2 ^ (count - free)) - now
+end
+local known = KEYS[4] ~= nil and redis.call('EXISTS', KEYS[4]) == 1
+local wait = 0
+if not known then
+  local count, last = counted(KEYS[1])
+  wait = wait_of(count, last, free_address)
+end
+local pair = 0
+if KEYS[2] ~= nil then
+  local count, last = counted(KEYS[2])
+  pair = count
+  local pair_wait = wait_of(count, last, free_pair)
+  if not known and count > 0 and counted(KEYS[3]) >= ceiling then pair_wait = last + longest - now end
+  if pair_wait > wait then wait = pair_wait end
+end
+return {math.ceil(wait * 1000), pair}
 """
 
 
 class SignInThrottle:
-    """Counts failed sign-ins per address and per user name; beyond a few, each further attempt
-    must wait twice as long as the last (429 with Retry-After), whatever its credentials. Shared
-    through Redis when it is set and reachable, else counted in this process."""
+    """Counts failed sign-ins per address network, per user name and network, and per user name;
+    beyond a few, each further attempt must wait twice as long as the last (429 with Retry-After),
+    whatever its credentials. Nobody elsewhere can lock a user out: failures for a name from other
+    networks never stop the right password from a network that has not failed for it, nor from one
+    where the user signed in lately. Shared through Redis when it is set and reachable, else counted
+    in this process, in tables of at most `max_tracked` keys that forget the least recent first."""
 
-    def __init__(self, shared: SharedState | None = None) -> None:
+    def __init__(self, shared: SharedState | None = None, *, max_tracked: int = MAX_TRACKED) -> None:
         self._shared = shared or SharedState(None)
-        self._failures: dict[str, _Failures] = {}
+        self._max_tracked = max_tracked
+        self._failures: collections.OrderedDict[str, _Failures] = collections.OrderedDict()
+        self._known: collections.OrderedDict[str, float] = collections.OrderedDict()  # key -> when marked
 
-    async def check(self, keys: list[str]) -> None:
+    async def check(self, network: str, user: str | None) -> int:
+        """429 while the network, or the user name from it, must wait; else the failures counted
+        for the pair (to be forgotten when the sign-in succeeds)."""
+        keys = _keys(network, user)
         try:
-            wait = await self._shared.run(lambda r: r.eval(WAIT, len(keys), *_redis_keys(keys))) / 1000
-        except Unavailable:
-            now = time.monotonic()
-            wait = max((f.blocked_until - now for key in keys if (f := self._failures.get(key))), default=0.0)
-        if wait > 0:
-            seconds = math.ceil(wait)
-            raise ChatError(catalogue.TOO_MANY_SIGN_IN_ATTEMPTS, retry_after=seconds)
-
-    async def failed(self, keys: list[str]) -> None:
-        free = [FREE_FAILURES[key.partition(":")[0]] for key in keys]
-        try:
-            await self._shared.run(
-                lambda r: r.eval(FAILED, len(keys), *_redis_keys(keys), *free, FIRST_WAIT, LONGEST_WAIT, FORGET_AFTER)
+            wait_ms, pair = await self._shared.run(
+                lambda r: r.eval(
+                    WAIT,
+                    len(keys),
+                    *_redis_keys(keys),
+                    FREE_FAILURES["address"],
+                    FREE_FAILURES["pair"],
+                    USER_CEILING,
+                    FIRST_WAIT,
+                    LONGEST_WAIT,
+                )
             )
+            wait = wait_ms / 1000
+        except Unavailable:
+            wait, pair = self._wait_here(keys)
+        if wait > 0:
+            raise ChatError(catalogue.TOO_MANY_SIGN_IN_ATTEMPTS, retry_after=math.ceil(wait))
+        return int(pair)
+
+    async def failed(self, network: str, user: str | None) -> None:
+        keys = _keys(network, user)[:3]
+        try:
+            await self._shared.run(lambda r: r.eval(FAILED, len(keys), *_redis_keys(keys), FORGET_AFTER))
         except Unavailable:
             self._failed_here(keys)
 
+    async def signed_in(self, network: str, user: str, *, failures: int) -> None:
+        """Remember the network as the user's for KNOWN_FOR, and forget the pair's failures."""
+        _, pair, _, known = _keys(network, user)
+        now = time.monotonic()
+        marked = self._known.get(known)
+        self._mark_known(known, now)
+        if not failures and marked is not None and now - marked < FORGET_AFTER:
+            return  # marked lately: no write for every request
+        with contextlib.suppress(Unavailable):
+            await self._shared.run(lambda r: _mark_known(r, *_redis_keys([known, pair])))
+        self._failures.pop(pair, None)
+
+    def _wait_here(self, keys: list[str]) -> tuple[float, int]:
+        now = time.monotonic()
+        known = len(keys) > 3 and self._is_known(keys[3], now)
+        address = self._counted(keys[0], now)
+        wait = 0.0 if known else _wait_of(address, FREE_FAILURES["address"], now)
+        if len(keys) == 1:
+            return wait, 0
+        pair, user = self._counted(keys[1], now), self._counted(keys[2], now)
+        pair_wait = _wait_of(pair, FREE_FAILURES["pair"], now)
+        if not known and pair is not None and user is not None and user.count >= USER_CEILING:
+            pair_wait = pair.last + LONGEST_WAIT - now
+        return max(wait, pair_wait), pair.count if pair else 0
+
+    def _counted(self, key: str, now: float) -> _Failures | None:
+        failures = self._failures.get(key)
+        return failures if failures is not None and now - failures.last <= FORGET_AFTER else None
+
     def _failed_here(self, keys: list[str]) -> None:
         now = time.monotonic()
-        if len(self._failures) >= MAX_TRACKED:
-            self._forget_old(now)
         for key in keys:
-            failures = self._failures.get(key)
-            if failures is None or now - failures.last > FORGET_AFTER:
-                if len(self._failures) >= MAX_TRACKED:
-                    continue  # a full table counts no newcomer rather than forgetting a real attacker
-                failures = self._failures[key] = _Failures(0, now, now)
+            failures = self._counted(key, now) or _Failures(0, now)
             failures.count += 1
             failures.last = now
-            beyond = failures.count - FREE_FAILURES[key.partition(":")[0]]
-            if beyond >= 0:
-                failures.blocked_until = now + min(LONGEST_WAIT, FIRST_WAIT * 2**beyond)
+            self._failures[key] = failures
+            self._failures.move_to_end(key)  # the least recently failed are forgotten first
+        while len(self._failures) > self._max_tracked:
+            self._failures.popitem(last=False)
 
-    def _forget_old(self, now: float) -> None:
-        for key in [k for k, f in self._failures.items() if now - f.last > FORGET_AFTER]:
-            del self._failures[key]
+    def _is_known(self, key: str, now: float) -> bool:
+        marked = self._known.get(key)
+        return marked is not None and now - marked <= KNOWN_FOR
+
+    def _mark_known(self, key: str, now: float) -> None:
+        self._known[key] = now
+        self._known.move_to_end(key)
+        while len(self._known) > self._max_tracked:
+            self._known.popitem(last=False)
+
+
+def _wait_of(failures: _Failures | None, free: int, now: float) -> float:
+    if failures is None or failures.count < free:
+        return 0.0
+    return failures.last + min(LONGEST_WAIT, FIRST_WAIT * 2.0 ** (failures.count - free)) - now
+
+
+async def _mark_known(r: redis.Redis, known: str, pair: str) -> None:
+    async with r.pipeline(transaction=False) as pipe:
+        pipe.set(known, 1, ex=round(KNOWN_FOR))
+        pipe.delete(pair)
+        await pipe.execute()
+
+
+def _keys(network: str, user: str | None) -> list[str]:
+    """The address's counter; for a user name also the pair's, the name's and the known mark. A
+    network never holds `|`, so the first one ends it."""
+    if user is None:
+        return [f"address:{network}"]
+    name = user[:USER_CAP]
+    return [f"address:{network}", f"pair:{network}|{name}", f"user:{name}", f"known:{network}|{name}"]
 
 
 def _redis_keys(keys: list[str]) -> list[str]:
@@ -138,23 +248,25 @@ async def identify(request: web.Request, settings: Settings, throttle: SignInThr
     """The client's identity for limits and logs; never a secret. 401 when sign-in fails, 429 while
     the address or the user name must wait after failing too often."""
     address = client_address(request, settings)
+    network = network_of(address)
     if not settings.access_controlled:
-        return Identity(f"ip:{address}", address)
+        return Identity(f"ip:{network}", address)
     if settings.trusted_user_header and from_trusted_proxy(request, settings):
         if proxied_user := request.headers.get(settings.trusted_user_header, "").strip():
             return Identity(f"user:{proxied_user[:USER_CAP]}", address)
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     credentials = credentials.strip()
     user = _basic_user_name(credentials) if scheme.lower() == "basic" else None
-    keys = [f"address:{address}"] + ([f"user:{user[:USER_CAP]}"] if user else [])
-    await throttle.check(keys)
+    failures = await throttle.check(network, user)
     if scheme.lower() == "bearer" and (token := _token_client(credentials, settings)):
         return Identity(token, address)
     if scheme.lower() == "basic" and (known := _basic_user(credentials, settings)):
+        await throttle.signed_in(network, known, failures=failures)
         return Identity(f"user:{known}", address)
-    if scheme:  # an attempt that failed; a browser's first request without credentials is no attempt
-        await throttle.failed(keys)
-    raise SignInRefused(address, user, ask_for_basic=bool(settings.basic_auth))
+    # A browser's first request, without credentials, is no attempt: it is only asked for them.
+    if scheme:
+        await throttle.failed(network, user)
+    raise SignInRefused(address, user, ask_for_basic=bool(settings.basic_auth), attempted=bool(scheme))
 
 
 def _token_client(given: str, settings: Settings) -> str | None:

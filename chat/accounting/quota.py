@@ -22,7 +22,7 @@ from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
-MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count
+MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count (and its quota)
 OTHER = "other"
 
 
@@ -43,12 +43,15 @@ class QuotaState:
 class DailyQuota:
     """An `OutcomeObserver` that counts tokens per client and quota day, and the check before a request."""
 
-    def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
+    def __init__(
+        self, settings: Settings, shared: SharedState | None = None, *, max_clients: int = MAX_CLIENTS
+    ) -> None:
         self._default = settings.tokens_per_day
         self._overrides = settings.token_quota_overrides
         self._reset = settings.quota_reset
         self._shared = shared or SharedState(None)
         self._local: dict[tuple[datetime.date, str], int] = {}
+        self._max_clients = max_clients
 
     @property
     def enabled(self) -> bool:
@@ -95,7 +98,7 @@ class DailyQuota:
         self._add(day, outcome.client, tokens.total, resets_at)
 
     async def _used(self, day: datetime.date, client: str) -> int:
-        local = self._local.get((day, client), 0)
+        local = self._local.get(self._local_key(day, client), 0)
         with contextlib.suppress(Unavailable):
             shared = await self._shared.run(lambda r: r.get(_key(day, client)))
             return int(shared or 0) + local
@@ -110,10 +113,14 @@ class DailyQuota:
     def _add_here(self, day: datetime.date, client: str, tokens: int) -> None:
         for old in [key for key in self._local if key[0] < day]:
             del self._local[old]
-        key = (day, client)
-        if key not in self._local and len(self._local) >= MAX_CLIENTS:
-            key = (day, OTHER)
+        key = self._local_key(day, client)
         self._local[key] = self._local.get(key, 0) + tokens
+
+    def _local_key(self, day: datetime.date, client: str) -> tuple[datetime.date, str]:
+        """The client's count; in a full table a newcomer's is the one all newcomers share, both
+        when counted and when checked, so that a flood of clients cannot spend freely."""
+        key = (day, client)
+        return (day, OTHER) if key not in self._local and len(self._local) >= self._max_clients else key
 
 
 def _increment(

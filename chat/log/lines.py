@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 
 CAP = 200  # characters of one value
 INTERVAL = 60.0  # seconds over which one client's repeated refusals make one line
 MAX_SUMMARIES = 10_000  # clients whose refusals are being counted at once
 
-# Characters that would let a value pose as something else: line breaks and other controls, and
-# the marks that reorder text on screen (bidirectional overrides and isolates).
-_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+# Characters that would let a value pose as something else: line breaks and other controls (the
+# Unicode line and paragraph separators among them), format characters (zero-width ones, the soft
+# hyphen, the bidirectional marks that reorder text on screen) and lone surrogates.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def quoted(value: object, cap: int = CAP) -> str:
-    """`"value"` with quotes, backslashes, controls and bidi marks escaped, cut at `cap` characters."""
+    """`"value"` with quotes, backslashes, controls, line separators and format characters (bidi
+    marks, zero-width characters) escaped, cut at `cap` characters."""
     text = str(value)
     cut = len(text) > cap
     pieces = []
@@ -25,8 +28,8 @@ def quoted(value: object, cap: int = CAP) -> str:
         code = ord(char)
         if char in _ESCAPES:
             pieces.append(_ESCAPES[char])
-        elif code < 0x20 or 0x7F <= code < 0xA0 or code in _BIDI:
-            pieces.append(f"\\u{code:04x}")
+        elif code < 0x20 or 0x7F <= code < 0xA0 or (code > 0xA0 and unicodedata.category(char) in _HIDDEN):
+            pieces.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             pieces.append(char)
     return '"' + "".join(pieces) + ('..."' if cut else '"')
