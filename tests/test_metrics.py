@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import re
@@ -13,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from chat import Settings, create_app
+from chat import Settings, SettingsError, create_app
 from chat.accounting.metrics import SECONDS_BUCKETS, TOKEN_BUCKETS, ChatMetrics
 from chat.accounting.outcome import Outcome
 from chat.simulator import Fault, Simulator
@@ -149,12 +150,66 @@ async def test_a_stream_open_while_it_answers(client: Client, simulator: Simulat
 
 
 async def test_metrics_need_sign_in_and_take_a_bearer_token(make_client: ClientFactory) -> None:
-    client = await make_client(api_tokens=(f"scraper={TOKEN}",))
+    client = await make_client(api_tokens=(f"scraper={TOKEN}",), metrics_clients=("token:scraper",))
     refused = await client.get("/metrics")
     assert refused.status == 401
     found = await scrape(client, Authorization=f"Bearer {TOKEN}")
     assert value(found, "chat_streams_open") == 0
     assert TOKEN not in await (await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text()
+
+
+async def test_a_signed_in_client_that_is_no_metrics_client_reads_nothing(make_client: ClientFactory) -> None:
+    """Token sums and endpoint hosts are for the scraper, not for every signed-in user."""
+    user = {"Authorization": "Basic " + base64.b64encode(b"ada:a-long-enough-password").decode()}
+    scraper = {"Authorization": f"Bearer {TOKEN}"}
+    signed_in = {"basic_auth": (("ada", "a-long-enough-password"),), "api_tokens": (f"scraper={TOKEN}",)}
+    for metrics_clients, refused in [((), (user, scraper)), (("token:scraper",), (user,))]:
+        client = await make_client(**signed_in, metrics_clients=metrics_clients)
+        for headers in refused:
+            response = await client.get("/metrics", headers=headers)
+            assert response.status == 403
+            error = (await response.json())["error"]
+            assert error["code"] == "forbidden_metrics" and "CHAT_METRICS_CLIENTS" in error["message"]
+            assert await (await client.get("/healthz", headers=headers)).json() == {"status": "ok"}
+    assert (await client.get("/metrics", headers=scraper)).status == 200
+
+
+async def test_a_scraper_on_a_metrics_network_needs_no_sign_in(make_client: ClientFactory) -> None:
+    client = await make_client(api_tokens=(TOKEN,), metrics_clients=("127.0.0.0/8",))
+    assert value(await scrape(client), "chat_streams_open") == 0
+    assert "endpoints" in await (await client.get("/healthz")).json()
+    assert (await client.get("/api/usage")).status == 401  # the rest still needs sign-in
+    elsewhere = await make_client(api_tokens=(TOKEN,), metrics_clients=("10.0.0.0/8",))
+    assert (await elsewhere.get("/metrics")).status == 401
+
+
+async def test_healthz_without_sign_in_says_only_ok(make_client: ClientFactory) -> None:
+    locked = await make_client(api_tokens=(f"scraper={TOKEN}",), metrics_clients=("token:scraper",))
+    assert await (await locked.get("/healthz")).json() == {"status": "ok"}
+    details = await (await locked.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"})).json()
+    assert details["mode"] == "azure" and details["open_streams"] == 0 and details["endpoints"][0]["host"]
+    # Without sign-in, the details are for a request from this machine only: not for a client
+    # behind a proxy, trusted or not, whose clients would all look local.
+    for changes, headers in [({}, {"X-Forwarded-For": "127.0.0.1"}), ({"trusted_proxies": ("127.0.0.1",)}, {})]:
+        client = await make_client(**changes)
+        headers = headers or {"X-Forwarded-For": "198.51.100.7"}
+        assert await (await client.get("/healthz", headers=headers)).json() == {"status": "ok"}
+        assert (await client.get("/metrics", headers=headers)).status == 403
+        assert "endpoints" in await (await client.get("/healthz")).json()
+
+
+def test_the_metrics_clients_setting_is_checked() -> None:
+    base = {
+        "AZURE_OPENAI_ENDPOINT": "https://a.example",
+        "AZURE_OPENAI_API_KEY": "k" * 20,
+        "AZURE_OPENAI_DEPLOYMENT": "d",
+    }
+    with pytest.raises(SettingsError, match="CHAT_METRICS_CLIENTS names 'token:prometheus'"):
+        Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "token:prometheus"})
+    with pytest.raises(SettingsError, match="CHAT_METRICS_CLIENTS"):
+        Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "group:ops"})
+    settings = Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "ada, 10.0.0.0/8, user:bob"})
+    assert settings.metrics_clients == ("user:ada", "10.0.0.0/8", "user:bob")
 
 
 async def test_openmetrics_for_a_scraper_that_asks_for_it(client: Client) -> None:

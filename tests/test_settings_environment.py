@@ -149,5 +149,20 @@ def test_start_up_names_the_endpoints_of_an_endpoints_file(tmp_path: Path) -> No
         {"CHAT_ENDPOINTS_FILE": str(tmp_path / "endpoints.toml"), "AZURE_OPENAI_DEPLOYMENT": "gpt-4o"}
     )
     assert ready_line(settings) == (
-        "chat server on http://127.0.0.1:8080/ answering from https://a.openai.azure.com, https://b.openai.azure.com"
+        "chat server on http://127.0.0.1:8080/ answering from a.openai.azure.com, b.openai.azure.com"
     )
+
+
+def test_start_up_prints_no_credentials_of_any_endpoint() -> None:
+    """A password in the second endpoint of a list, keys in query strings: only the hosts are printed."""
+    settings = Settings.from_env(
+        {
+            "AZURE_OPENAI_ENDPOINT": "https://a.openai.azure.com/?api-key=first-secret-key,"
+            "https://proxy-user:second-secret@b.example:8443/gateway?subscription-key=third-secret",
+            "AZURE_OPENAI_API_KEY": "a-key-of-enough-characters",
+            "AZURE_OPENAI_DEPLOYMENT": "gpt-4o",
+        }
+    )
+    line = ready_line(settings)
+    assert line == "chat server on http://127.0.0.1:8080/ answering from a.openai.azure.com, b.example:8443"
+    assert "secret" not in line and "proxy-user" not in line

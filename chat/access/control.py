@@ -11,7 +11,16 @@ from aiohttp import web
 
 from chat.access.client_access import client_access, client_access_key
 from chat.access.hosts import check_host
-from chat.access.proxies import forwarded_by_untrusted, forwarded_hosts, untrusted_proxy_warning
+from chat.access.metrics_clients import metrics_network
+from chat.access.proxies import (
+    check_single_copies,
+    client_address,
+    forwarded_by_untrusted,
+    forwarded_hosts,
+    from_trusted_proxy,
+    untrusted_proxy_warning,
+    warn_of_missing_secret,
+)
 from chat.access.sign_in import SignInRefused, identify
 from chat.access.state import access_state_key
 from chat.config.settings import Settings, settings_key
@@ -32,11 +41,18 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
     settings = request.app[settings_key]
     state = request.app[access_state_key]
     try:
+        check_single_copies(request, settings)
         check_host(request, settings)
+        warn_of_missing_secret(request, settings)
         if not state.warned_about_proxy and forwarded_by_untrusted(request, settings):
             state.warned_about_proxy = True
             log.warning(untrusted_proxy_warning(request, settings))
-        if request.match_info.route.name not in OPEN_ROUTES:
+        route = request.match_info.route.name
+        if route == "metrics" and metrics_network(request, settings):
+            # A scraper on a network of CHAT_METRICS_CLIENTS needs no credentials.
+            request[client_access_key] = client_access(request, f"ip:{client_address(request, settings)}")
+        elif route not in OPEN_ROUTES or signs_in(request, settings):
+            # /healthz signs in only a client that tries: its details are for CHAT_METRICS_CLIENTS.
             identity = await identify(request, settings, state.throttle)
             request[client_access_key] = client_access(request, identity.client)
             if request.method == "POST":
@@ -52,6 +68,14 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
         state.refusals.refused(error.code, access.client if access else f"ip:{request.remote}", path=request.path)
         return error_response(error)
     return await handler(request)
+
+
+def signs_in(request: web.Request, settings: Settings) -> bool:
+    """Whether the request carries credentials (or a trusted proxy names its user)."""
+    if "Authorization" in request.headers:
+        return True
+    header = settings.trusted_user_header
+    return bool(header and header in request.headers and from_trusted_proxy(request, settings))
 
 
 def check_origin(request: web.Request, settings: Settings) -> None:

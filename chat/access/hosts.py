@@ -16,7 +16,9 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def check_host(request: web.Request, settings: Settings) -> None:
-    for host in forwarded_hosts(request, settings):
+    """`Host` and, behind a trusted proxy, each `X-Forwarded-Host`: a proxy that forwards one need
+    not check the other, so neither may name a host this server does not answer to."""
+    for host in {request.host, *forwarded_hosts(request, settings)}:
         if not host_allowed(_host_name(host), settings):
             raise ChatError(catalogue.UNKNOWN_HOST)
 
@@ -35,10 +37,10 @@ def host_allowed(name: str, settings: Settings) -> bool:
 
 
 def _host_name(host: str) -> str:
-    """`Host` without its port, lower case, IPv6 without brackets."""
+    """`Host` without its port, lower case, IPv6 without brackets or scope id (`%25eth0`)."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:].partition("]")[0]
+        return host[1:].partition("]")[0].partition("%")[0]
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 

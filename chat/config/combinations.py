@@ -65,6 +65,12 @@ def check_combinations(settings: Settings) -> None:
         raise SettingsError(
             f"CHAT_USAGE_ADMINS names {shown(unknown[0])}, but no token in CHAT_API_TOKENS has that name"
         )
+    if unknown := [a for a in settings.metrics_clients if a.startswith("token:") and a[6:] not in names]:
+        raise SettingsError(
+            f"CHAT_METRICS_CLIENTS names {shown(unknown[0])}, but no token in CHAT_API_TOKENS has that name"
+        )
+    if settings.proxy_secret and not settings.trusted_proxies:
+        raise SettingsError("CHAT_PROXY_SECRET needs CHAT_TRUSTED_PROXIES: the addresses of the proxies that send it")
     if any(char in settings.frame_ancestors for char in ";,\r\n"):
         raise SettingsError("CHAT_FRAME_ANCESTORS must be a space-separated list of sources")
     if settings.max_message_chars > settings.max_total_chars:

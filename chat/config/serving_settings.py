@@ -100,9 +100,15 @@ class ServingSettings:
     # None by default: any local process could otherwise claim to be a proxy and forge these headers.
     trusted_proxies: tuple[str, ...] = setting(
         (), "CHAT_TRUSTED_PROXIES", check=v.network, shown_default="unset: none",
-        help="addresses or networks (`10.0.0.0/8`) of your reverse proxies, whose user header, `X-Forwarded-For` "
-        "and `X-Forwarded-Host` are believed. The client is the right-most `X-Forwarded-For` address that is not "
-        "one of them, so a load balancer and nginx both count as proxies",
+        help="addresses or networks (`10.0.0.0/8`) of your reverse proxies, whose user and groups headers, "
+        "`X-Forwarded-For` (or `Forwarded`) and `X-Forwarded-Host` are believed. The client is the right-most "
+        "`X-Forwarded-For` address that is not one of them, so a load balancer and nginx both count as proxies",
+    )  # fmt: skip
+    proxy_secret: str | None = setting(
+        None, "CHAT_PROXY_SECRET", check=v.proxy_secret, repr=False, shown_default="unset: address alone",
+        help=f"a secret ({v.MIN_TOKEN_LENGTH}+ characters, no spaces) your proxies send in `X-Chat-Proxy-Secret` "
+        "(`deploy/nginx.conf` has the line): without it, forwarding and identity headers are not believed even "
+        "from `CHAT_TRUSTED_PROXIES`, so another process on a proxy's address cannot forge them",
     )  # fmt: skip
     # A site that rebinds its name to this server must not become same-origin with it.
     allowed_hosts: tuple[str, ...] = setting(
@@ -121,6 +127,14 @@ class ServingSettings:
     )  # fmt: skip
 
     metrics: bool = setting(True, "CHAT_METRICS", section="Operating it", help="`false`: no `/metrics` (404)")
+    metrics_clients: tuple[str, ...] = setting(
+        (), "CHAT_METRICS_CLIENTS", check=v.metrics_client,
+        shown_default="unset: nobody once sign-in is on; without sign-in, requests from this machine",
+        help="who may read `/metrics` and the details of `/healthz` (endpoints, Redis, open streams), "
+        "comma-separated: token names (`token:prometheus`), user names (`ada`) and the scraper's addresses or "
+        "networks (`10.0.0.5`, `10.1.0.0/16`; these need no sign-in). Others get 403 `forbidden_metrics`, and "
+        "`/healthz` tells them `{\"status\": \"ok\"}` only",
+    )  # fmt: skip
     usage_admins: tuple[str, ...] = setting(
         (), "CHAT_USAGE_ADMINS", check=v.usage_admin,
         help="who may see everyone's usage at `/api/usage?scope=all`, comma-separated: user names (`ada`) and "

@@ -74,6 +74,23 @@ def usage_admin(item: str) -> str:
     return f"{kind}:{name}"
 
 
+def proxy_secret(secret: str) -> str:
+    if len(secret) < MIN_TOKEN_LENGTH or not all("!" <= char <= "~" for char in secret):
+        # never quoted: it is a secret
+        raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} printable ASCII characters without spaces")
+    return secret
+
+
+def metrics_client(item: str) -> str:
+    """An address or network (kept as written), else a user or token name as `usage_admin` takes it."""
+    for form in (network, usage_admin):
+        try:
+            return form(item)
+        except ValueError:
+            continue
+    raise ValueError(f"must hold token:NAME, user names, or addresses and networks, not {shown(item)}")
+
+
 def api_version(version: str) -> str:
     if version != V1 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", version):
         raise ValueError(f"must be v1 or a date like {REASONING_API_VERSION}, not {shown(version)}")

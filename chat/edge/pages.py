@@ -8,6 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from chat.access.client_access import client_access_key
+from chat.access.metrics_clients import may_read_metrics
 from chat.config.presets import Preset
 from chat.config.settings import settings_key
 from chat.errors import catalogue
@@ -63,6 +64,10 @@ def page_context(
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """`{"status": "ok"}` for anyone (a load balancer); the details for CHAT_METRICS_CLIENTS."""
+    access = request.get(client_access_key)
+    if not may_read_metrics(request, request.app[settings_key], access.client if access else None):
+        return web.json_response({"status": "ok"})
     return web.json_response(
         {
             "status": "ok",

@@ -110,6 +110,16 @@ SYSTEM_PROMPT_LOCKED = _one(
     what_to_do="Send the conversation without a system message.",
 )
 
+REPEATED_HEADER = _one(
+    "repeated_header",
+    400,
+    "The request carries a proxy's header more than once.",
+    when="from a trusted proxy, two copies of a header only it may set (`X-Forwarded-For`, `X-Forwarded-Host`, "
+    "`Forwarded`, `X-Chat-Proxy-Secret`, `CHAT_TRUSTED_USER_HEADER`, `CHAT_TRUSTED_GROUPS_HEADER`): a proxy "
+    "that appends its own copy to a client's",
+    what_to_do="Have the proxy replace the header (nginx: `proxy_set_header`), or join the values in one header.",
+)
+
 # Before the stream: who may ask.
 UNAUTHORIZED = _one(
     "unauthorized",
@@ -148,6 +158,14 @@ FORBIDDEN = _one(
     "Only usage administrators may see everyone's use. Ask to be added to CHAT_USAGE_ADMINS.",
     when="`/api/usage?scope=all` from someone not in `CHAT_USAGE_ADMINS`",
     what_to_do="Ask to be added to `CHAT_USAGE_ADMINS`.",
+)
+FORBIDDEN_METRICS = _one(
+    "forbidden_metrics",
+    403,
+    "Only the clients of CHAT_METRICS_CLIENTS may read the metrics.",
+    when="`/metrics` from a client not in `CHAT_METRICS_CLIENTS` (unset: none once sign-in is on; else a "
+    "request from this machine only)",
+    what_to_do="Add the scraper's token (`token:NAME`), user or network to `CHAT_METRICS_CLIENTS`.",
 )
 REQUEST_TIMEOUT = _one(
     "request_timeout",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,18 +17,13 @@ from chat.run.listen import cannot_listen, url
 from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
 
 
-def without_credentials(url: str) -> str:
-    """The endpoint as it may be printed: any user:password@ written into it is left out."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
 def ready_line(settings: Settings) -> str:
     """What start-up says once it listens: where, and which model service answers."""
     if settings.simulated:
         source = "the built-in simulator (no AZURE_OPENAI_ENDPOINT)"
     else:  # from AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL or CHAT_ENDPOINTS_FILE
-        source = ", ".join(without_credentials(endpoint.url) for endpoint in settings.endpoints)
+        # Each endpoint's host, as /healthz names it: a URL may hold a user:password@ or a key in its query.
+        source = ", ".join(endpoint.host for endpoint in settings.endpoints)
     return f"chat server on {url(settings.host, settings.port)} answering from {source}"
 
 
