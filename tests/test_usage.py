@@ -236,3 +236,34 @@ def test_admins_are_kept_as_client_identities() -> None:
     settings = Settings.from_env({"CHAT_USAGE_ADMINS": "ada, user:bob", "CHAT_METRICS": "off"})
     assert settings.usage_admins == ("user:ada", "user:bob")
     assert settings.metrics is False
+
+
+async def test_the_csv_gives_a_spreadsheet_no_formula_in_a_client_name(make_client: ClientFactory) -> None:
+    """A user name is whatever the proxy's header says; where `;` separates a spreadsheet's list items,
+    `ada;=HYPERLINK(...)` would start a formula in a cell of its own."""
+    client = await make_client(
+        trusted_user_header="X-Forwarded-User", trusted_proxies=("127.0.0.1",), usage_admins=("admin",)
+    )
+    names = ['ada;=HYPERLINK("https://evil.example","x")', "bob; +1", "carol\t@SUM(1)", 'dan,"-2', "-eve"]
+    for name in names:
+        response = await client.post("/api/chat", json=chat_body(), headers={"X-Forwarded-User": name})
+        await read_events(response)
+    response = await client.get("/api/usage?scope=all&format=csv", headers={"X-Forwarded-User": "admin"})
+    text = await response.text()
+    lines = text.splitlines()
+    assert lines[0].startswith('"period","client","deployment","requests"')
+    for line in lines[1:]:
+        assert line.startswith('"') and line.endswith(",0")  # every text cell quoted, the counts not
+        for separator in (",", ";", "\t", "|"):
+            for piece in line.split(separator):
+                assert not piece.lstrip(' "').startswith(("=", "+", "-", "@")), (separator, piece, line)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(row["client"] for row in rows) == sorted(
+        [
+            'user:ada;\'=HYPERLINK("https://evil.example","x")',
+            "user:bob;' +1",
+            "user:carol\t'@SUM(1)",
+            "user:dan,'\"-2",
+            "user:-eve",
+        ]
+    )

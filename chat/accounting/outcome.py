@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from chat.log.lines import RefusalLog, line
+
+if TYPE_CHECKING:
+    from chat.accounting.quota import Reservation
 
 log = logging.getLogger("chat.relay")
 
@@ -21,6 +24,7 @@ class Outcome:
 
     __slots__ = (
         "attempts",
+        "ceiling",
         "chunks",
         "client",
         "deployment",
@@ -33,6 +37,7 @@ class Outcome:
         "prompt_chars",
         "reasoning_chars",
         "refused",
+        "reservation",
         "started",
         "text_chars",
         "usage",
@@ -49,6 +54,8 @@ class Outcome:
         self.chunks = 0
         self.frames = 0
         self.prompt_chars = 0
+        self.ceiling = 0  # the most output tokens the request allows (its own, the preset's or the server's)
+        self.reservation: Reservation | None = None  # what it holds of the client's quota until it ends
         self.text_chars = 0
         self.reasoning_chars = 0
         self.usage: dict[str, Any] | None = None  # as the model reported it
@@ -68,9 +75,17 @@ class Outcome:
     def time_to_first_token(self) -> float | None:
         return None if self.first_token is None else self.first_token - self.started
 
+    @property
+    def prompt_estimate(self) -> int:
+        return -(-self.prompt_chars // CHARS_PER_TOKEN)
+
     def tokens(self) -> Tokens | None:
-        """What the answer cost: as reported, else estimated from what was relayed (an answer
-        stopped before its usage arrived), else None (no upstream request was answered)."""
+        """What the answer cost: as reported, else estimated, else None (no upstream request was answered).
+
+        An answer that ended before its usage arrived (the client left, the connection broke) is
+        estimated at its token ceiling: the model may have thought unseen, and bills what it did. An
+        answer that ended but reported no usage (some OpenAI-compatible servers) is estimated from
+        its text."""
         if self.usage:
             details = self.usage.get("completion_tokens_details") or {}
             return Tokens(
@@ -81,12 +96,10 @@ class Outcome:
             )
         if not self.upstream_opened:
             return None
-        return Tokens(
-            prompt=-(-self.prompt_chars // CHARS_PER_TOKEN),
-            completion=-(-(self.text_chars + self.reasoning_chars) // CHARS_PER_TOKEN),
-            reasoning=0,
-            estimated=True,
-        )
+        completion = -(-(self.text_chars + self.reasoning_chars) // CHARS_PER_TOKEN)
+        if self.name != "completed":
+            completion = max(completion, self.ceiling)
+        return Tokens(prompt=self.prompt_estimate, completion=completion, reasoning=0, estimated=True)
 
     def log(self, refusals: RefusalLog) -> None:
         if self.refused:

@@ -1,16 +1,29 @@
 """Daily token quotas per client (CHAT_TOKENS_PER_DAY): checked before each upstream request, never
 in the middle of an answer, and counted from each answer's usage (reported, else estimated).
 
+Each request reserves what it may cost (its prompt's estimate and its token ceiling) as it is
+admitted, checked and taken in one step (a Lua script with Redis), so that parallel requests cannot
+all pass the check before any of them is counted; as it ends, the reservation gives way to what the
+answer came to. A request is admitted while the client's quota is not spent and its reservation
+fits beside the others in progress, or, with none in progress, alone.
+
 A quota day ends at midnight UTC, or at the time of day CHAT_QUOTA_RESET names. With Redis the
-count is shared by every process; while Redis is unreachable each process counts its own.
+count is shared by every process; while Redis is unreachable each process counts its own on top
+of the last count it read from Redis (never less: a Redis that lost its data, or a stale replica,
+does not give a client its quota back).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime
+import itertools
 import math
+import os
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
@@ -24,6 +37,32 @@ from chat.state.shared_state import SharedState, Unavailable
 
 MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count (and its quota)
 OTHER = "other"
+# A reservation outlives a process that died holding it by this long at most (answers that last
+# longer keep counting: only their reservation lapses).
+RESERVATION_SECONDS = 600
+RESERVED_RETRY_AFTER = 5  # seconds: answers in progress end and give back what they did not use
+
+# Atomically: forget lapsed reservations, then reserve if the client's quota allows.
+# KEYS: the day's count, the day's reservations (a sorted set of `id:tokens` by expiry in ms).
+# ARGV: reservation id, tokens, quota, ttl in ms, the count last read here, counted here, reserved here.
+# Returns {0 or 1 (refused), count in Redis, tokens reserved in Redis}.
+RESERVE = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
+local reserved = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  reserved = reserved + tonumber(string.match(member, ':(%d+)$'))
+end
+local used = math.max(stored, tonumber(ARGV[5])) + tonumber(ARGV[6])
+local others = reserved + tonumber(ARGV[7])
+local amount, quota = tonumber(ARGV[2]), tonumber(ARGV[3])
+if used >= quota or (others > 0 and used + others + amount > quota) then return {1, stored, reserved} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1] .. ':' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+return {0, stored, reserved}
+"""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,13 +70,29 @@ class QuotaState:
     limit: int
     used: int
     resets_at: datetime.datetime
+    reserved: int = 0  # by answers in progress, until they end
 
     @property
     def exceeded(self) -> bool:
         return self.used >= self.limit
 
     def as_dict(self) -> dict[str, object]:
-        return {"limit": self.limit, "used": self.used, "resets_at": self.resets_at.isoformat()}
+        return {
+            "limit": self.limit,
+            "used": self.used,
+            "reserved": self.reserved,
+            "resets_at": self.resets_at.isoformat(),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reservation:
+    """What one request holds of its client's quota from admission until it ends."""
+
+    day: datetime.date
+    client: str
+    tokens: int
+    member: str | None  # in Redis's sorted set; None: held in this process
 
 
 class DailyQuota:
@@ -52,6 +107,13 @@ class DailyQuota:
         self._shared = shared or SharedState(None)
         self._local: dict[tuple[datetime.date, str], int] = {}
         self._max_clients = max_clients
+        # The last count read from Redis per client and day: while Redis is away, or if it comes back
+        # with less, the larger is used.
+        self._seen: dict[tuple[datetime.date, str], int] = {}
+        # Reservations held in this process (no Redis, or Redis away when they were taken).
+        self._reserved: collections.Counter[tuple[datetime.date, str]] = collections.Counter()
+        self._reservations: collections.Counter[tuple[datetime.date, str]] = collections.Counter()
+        self._ids = (f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
 
     @property
     def enabled(self) -> bool:
@@ -73,42 +135,122 @@ class DailyQuota:
         if limit is None:
             return None
         day, resets_at = self.period()
-        return QuotaState(limit, await self._used(day, client), resets_at)
+        key = (day, client)
+        used = self._seen.get(key, 0)
+        reserved = self._reserved[key]
+        with contextlib.suppress(Unavailable):
+            stored, in_redis = await self._shared.run(lambda r: _read(r, day, client))
+            used = self._see(key, stored)
+            reserved += in_redis
+        return QuotaState(limit, used + self._here(day, client), resets_at, reserved)
 
-    async def check(self, client: str) -> None:
-        """429 `quota_exceeded` until the quota resets, for a client at or over its quota."""
-        state = await self.state(client)
-        if state is None or not state.exceeded:
-            return
-        wait = state.resets_at - datetime.datetime.now(datetime.UTC)
-        seconds = max(1, math.ceil(wait.total_seconds()))
-        raise ChatError(
-            catalogue.QUOTA_EXCEEDED,
-            limit=state.limit,
-            resets_at=state.resets_at,
-            wait=_duration(seconds),
-            retry_after=seconds,
-        )
+    async def reserve(self, client: str, tokens: int) -> Reservation | None:
+        """Hold `tokens` of the client's quota for a request about to be made (None: no quota); 429
+        `quota_exceeded` for a client whose quota is spent, or would be by the answers in progress."""
+        limit = self.limit_for(client)
+        if limit is None:
+            return None
+        day, resets_at = self.period()
+        key = (day, client)
+        lease = next(self._ids)
+        here = self._here(day, client)
+        try:
+            refused, stored, _ = await self._shared.run(
+                lambda r: r.eval(
+                    RESERVE,
+                    2,
+                    _key(day, client),
+                    _reserved_key(day, client),
+                    lease,
+                    tokens,
+                    limit,
+                    RESERVATION_SECONDS * 1000,
+                    self._seen.get(key, 0),
+                    here,
+                    self._reserved[key],
+                )
+            )
+        except Unavailable:
+            used, others = self._seen.get(key, 0) + here, self._reserved[key]
+            if _refused(used, others, tokens, limit):
+                raise _refusal(limit, used, resets_at) from None
+            self._reserved[key] += tokens
+            self._reservations[key] += 1
+            return Reservation(day, client, tokens, None)
+        used = self._see(key, int(stored)) + here
+        if refused:
+            raise _refusal(limit, used, resets_at)
+        return Reservation(day, client, tokens, f"{lease}:{tokens}")
 
     def finished(self, outcome: Outcome) -> None:
+        """The request has ended: its reservation gives way to what it cost."""
+        reservation = outcome.reservation
+        if reservation is not None and reservation.member is None:
+            self._release_here(reservation)
         tokens = outcome.tokens()
-        if tokens is None or self.limit_for(outcome.client) is None:
+        if self.limit_for(outcome.client) is None:
             return
         day, resets_at = self.period()
-        self._add(day, outcome.client, tokens.total, resets_at)
+        member = reservation.member if reservation is not None else None
+        cost = tokens.total if tokens is not None else 0
+        if cost or member is not None:
+            self._add(day, outcome.client, cost, resets_at, reservation if member is not None else None)
 
-    async def _used(self, day: datetime.date, client: str) -> int:
-        local = self._local.get(self._local_key(day, client), 0)
-        with contextlib.suppress(Unavailable):
-            shared = await self._shared.run(lambda r: r.get(_key(day, client)))
-            return int(shared or 0) + local
-        return local
+    def _see(self, key: tuple[datetime.date, str], stored: int) -> int:
+        """The larger of what Redis says now and what it said before, kept for when it is away."""
+        seen = max(stored, self._seen.get(key, 0))
+        if key in self._seen or len(self._seen) < self._max_clients:
+            self._seen[key] = seen
+        else:
+            for old in [old for old in self._seen if old[0] < key[0]]:
+                del self._seen[old]
+        return seen
 
-    def _add(self, day: datetime.date, client: str, tokens: int, resets_at: datetime.datetime) -> None:
+    def _here(self, day: datetime.date, client: str) -> int:
+        return self._local.get(self._local_key(day, client), 0)
+
+    def _release_here(self, reservation: Reservation) -> None:
+        key = (reservation.day, reservation.client)
+        self._reserved[key] -= reservation.tokens
+        self._reservations[key] -= 1
+        if self._reservations[key] <= 0:
+            del self._reserved[key], self._reservations[key]
+
+    def _add(
+        self,
+        day: datetime.date,
+        client: str,
+        tokens: int,
+        resets_at: datetime.datetime,
+        reservation: Reservation | None = None,
+    ) -> None:
         if self._shared.enabled and self._shared.status == "ok":
-            self._shared.spawn(_increment(day, client, tokens, resets_at), lambda: self._add_here(day, client, tokens))
+            self._shared.spawn(
+                self._settle(day, client, tokens, resets_at, reservation), lambda: self._add_here(day, client, tokens)
+            )
             return
-        self._add_here(day, client, tokens)
+        self._add_here(day, client, tokens)  # a reservation in Redis lapses in its own time
+
+    def _settle(
+        self,
+        day: datetime.date,
+        client: str,
+        tokens: int,
+        resets_at: datetime.datetime,
+        reservation: Reservation | None,
+    ) -> Callable[[redis.Redis], Awaitable[None]]:
+        """The answer's cost added and its reservation given back, in one transaction."""
+
+        async def command(r: redis.Redis) -> None:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.incrby(_key(day, client), tokens)
+                pipe.expireat(_key(day, client), resets_at + datetime.timedelta(days=1))
+                if reservation is not None and reservation.member is not None:
+                    pipe.zrem(_reserved_key(reservation.day, client), reservation.member)
+                stored = (await pipe.execute())[0]
+            self._see((day, client), int(stored))
+
+        return command
 
     def _add_here(self, day: datetime.date, client: str, tokens: int) -> None:
         for old in [key for key in self._local if key[0] < day]:
@@ -123,20 +265,35 @@ class DailyQuota:
         return (day, OTHER) if key not in self._local and len(self._local) >= self._max_clients else key
 
 
-def _increment(
-    day: datetime.date, client: str, tokens: int, resets_at: datetime.datetime
-) -> Callable[[redis.Redis], Awaitable[None]]:
-    async def command(r: redis.Redis) -> None:
-        async with r.pipeline(transaction=False) as pipe:
-            pipe.incrby(_key(day, client), tokens)
-            pipe.expireat(_key(day, client), resets_at + datetime.timedelta(days=1))
-            await pipe.execute()
+async def _read(r: redis.Redis, day: datetime.date, client: str) -> tuple[int, int]:
+    """The day's count in Redis, and the tokens its reservations hold."""
+    async with r.pipeline(transaction=False) as pipe:
+        pipe.get(_key(day, client))
+        pipe.zrangebyscore(_reserved_key(day, client), "(" + str(round(time.time() * 1000)), "+inf")
+        stored, members = await pipe.execute()
+    return int(stored or 0), sum(int(member.rpartition(b":")[2]) for member in members)
 
-    return command
+
+def _refused(used: int, others: int, tokens: int, limit: int) -> bool:
+    return used >= limit or (others > 0 and used + others + tokens > limit)
+
+
+def _refusal(limit: int, used: int, resets_at: datetime.datetime) -> ChatError:
+    if used < limit:  # the answers in progress may take the rest
+        return ChatError(catalogue.QUOTA_RESERVED, limit=limit, retry_after=RESERVED_RETRY_AFTER)
+    wait = resets_at - datetime.datetime.now(datetime.UTC)
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    return ChatError(
+        catalogue.QUOTA_EXCEEDED, limit=limit, resets_at=resets_at, wait=_duration(seconds), retry_after=seconds
+    )
 
 
 def _key(day: datetime.date, client: str) -> str:
     return f"chat:quota:{day.isoformat()}:{client}"
+
+
+def _reserved_key(day: datetime.date, client: str) -> str:
+    return f"chat:quota-reserved:{day.isoformat()}:{client}"
 
 
 def _duration(seconds: int) -> str:

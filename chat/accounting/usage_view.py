@@ -30,8 +30,12 @@ from chat.errors.chat_error import ChatError
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MONTH = re.compile(r"\d{4}-\d{2}")
 PARAMETERS = frozenset({"scope", "format", "day", "month"})
-# Cells begin with user:, token:, ip:, "other", a deployment name from the settings or a date, never
-# with = + - @, so a spreadsheet reads no formula in them.
+# A spreadsheet may read a formula at the start of any piece of a cell it splits at its own list
+# separator (`;` in many locales, or a tab, `,`, `|`): a client name is the client's to choose (a
+# user name from a header, `ada;=HYPERLINK(...)`), so each text cell is quoted and each = + - @
+# that begins it or follows a separator (after any spaces or quotes) is made text by a ' after the
+# separator.
+FORMULA_START = re.compile(r"""(^|[,;\t|\r\n])([\s"']*)(?=[=+\-@])""")
 COUNTS = tuple(Usage().all.as_dict())
 CSV_COLUMNS = ("period", "client", "deployment", *COUNTS, *(f"estimated_{name}" for name in COUNTS))
 NO_STORE = {"Cache-Control": "no-store"}
@@ -142,16 +146,20 @@ def _summary(period: Period, rows: list[UsageRow]) -> dict[str, object]:
 
 def _csv(period: Period, sums: list[tuple[tuple[str, str], Usage]]) -> web.Response:
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
+    writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted, counts not
     writer.writerow(CSV_COLUMNS)
     for (client, deployment), usage in sums:
         counts = [*usage.all.as_dict().values(), *usage.estimated.as_dict().values()]
-        writer.writerow([period.name, client, deployment, *counts])
+        writer.writerow([_text_cell(period.name), _text_cell(client), _text_cell(deployment), *counts])
     return web.Response(
         text=text.getvalue(),
         content_type="text/csv",
         headers={**NO_STORE, "Content-Disposition": f'attachment; filename="usage-{period.name}.csv"'},
     )
+
+
+def _text_cell(text: str) -> str:
+    return FORMULA_START.sub(r"\1'\2", text)
 
 
 def _json(body: object) -> web.Response:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from redis import connection as redis_connection
+
 from chat.config.fields import shown
 from chat.config.presets import PRESET_NAME
 
@@ -142,8 +144,16 @@ def credentials(item: str | tuple[str, str]) -> tuple[str, str]:
 
 
 def redis_url(url: str) -> str:
+    # Never quoted, nor the library's reason: it may hold a password.
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("must be a redis://, rediss:// (TLS) or unix:// URL")  # never quoted: it may hold a password
+        raise ValueError("must be a redis://, rediss:// (TLS) or unix:// URL")
+    try:
+        redis_connection.parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError:
+        raise ValueError(
+            "must be a URL redis-py reads: redis://[:password@]host[:port][/database], rediss://..., "
+            "unix:///path/to/socket[?db=N], with a numeric port and database"
+        ) from None
     return url
 
 

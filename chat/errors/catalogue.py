@@ -223,12 +223,21 @@ SERVER_BUSY = _one(
     when="the server already streams `CHAT_MAX_STREAMS` answers; `Retry-After`",
     what_to_do="Try again after `retry_after` seconds; or raise `CHAT_MAX_STREAMS`, or add workers.",
 )
-QUOTA_EXCEEDED = _one(
+_quota_exceeded = _code(
     "quota_exceeded",
     429,
-    "You have used your {limit:,} tokens for today. They renew at {resets_at:%H:%M} UTC, in {wait}.",
-    when="the client's daily tokens (`CHAT_TOKENS_PER_DAY`, `CHAT_TOKEN_QUOTAS`) are spent; `Retry-After`",
-    what_to_do="Wait until the quota renews (`CHAT_QUOTA_RESET`); or raise the client's quota.",
+    when="the client's daily tokens (`CHAT_TOKENS_PER_DAY`, `CHAT_TOKEN_QUOTAS`) are spent, or the rest is "
+    "reserved by its answers in progress (each reserves its prompt and its token ceiling until it ends); "
+    "`Retry-After`",
+    what_to_do="Wait until the quota renews (`CHAT_QUOTA_RESET`), or until the answers in progress end (a "
+    "smaller `max_completion_tokens` reserves less); or raise the client's quota.",
+)
+QUOTA_EXCEEDED = _says(
+    _quota_exceeded, "You have used your {limit:,} tokens for today. They renew at {resets_at:%H:%M} UTC, in {wait}."
+)
+QUOTA_RESERVED = _says(
+    _quota_exceeded,
+    "Your answers in progress may use the rest of your {limit:,} tokens for today. Try again when they end.",
 )
 TOO_MANY_SIGN_IN_ATTEMPTS = _one(
     "too_many_sign_in_attempts",

@@ -26,9 +26,10 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
     sse: SseResponse | None = None
     try:
         async with scope:
+            # The body first: a client still sending it holds no stream place and no quota.
             chat = await read_chat_request(request, settings, request[client_access_key])
-            await scope.check_quota()
             messages = with_system_prompt(chat.messages, chat.system_prompt)
+            await scope.admit(messages, chat.max_tokens or settings.token_ceiling)
             answer = request.app[upstream_key].answer(chat.deployment, messages, chat.max_tokens, chat.reasoning_effort)
             completion = scope.asking(answer, chat.deployment, messages)
             del chat, messages, answer  # the completion holds the conversation until it is sent, and no longer

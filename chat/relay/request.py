@@ -40,7 +40,7 @@ async def read_chat_request(request: web.Request, settings: Settings, access: Cl
     if request.content_type != "application/json":
         raise ChatError(catalogue.UNSUPPORTED_MEDIA_TYPE)
     try:
-        async with asyncio.timeout(settings.body_timeout):  # a trickled body would hold a stream place
+        async with asyncio.timeout(settings.body_timeout):  # before a stream place: it holds a connection
             body = await _read_body(request, settings.max_body_bytes)
     except TimeoutError:
         raise ChatError(catalogue.REQUEST_TIMEOUT) from None

@@ -1,5 +1,6 @@
-"""One chat request from admission to its log line: a place among the open streams, the daily quota,
-the record of what it came to, and the observers told of it once it ends."""
+"""One chat request from its body to its log line: a place among the open streams and a reservation
+of the daily quota once the body is read, the record of what it came to, and the observers told of
+it once it ends."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ SHUTDOWN = ChatError(catalogue.SERVER_SHUTDOWN)
 
 
 class ChatScope:
-    """`async with ChatScope(request) as outcome:` holds the client's stream place for the block, and
-    when it ends, however it ends, fills in the outcome, writes the log line and tells the observers.
+    """`async with ChatScope(request) as outcome:` records the request; `await scope.admit(...)`, once
+    its body is read and checked, takes the client's stream place and reserves its quota for the rest
+    of the block (a body still arriving holds neither). When the block ends, however it ends, the
+    scope gives the place back, fills in the outcome, writes the log line and tells the observers.
 
     A `ChatError` leaves the block as it came, recorded; a cancellation sent by shutdown leaves it as
     `SHUTDOWN`, so that the handler answers both the same way.
@@ -39,14 +42,19 @@ class ChatScope:
         self._admission: contextlib.AbstractAsyncContextManager[None] | None = None
 
     async def __aenter__(self) -> Outcome:
-        self._admission = self.open_streams.admit(self.outcome.client)
-        try:
-            await self._admission.__aenter__()
-        except BaseException as error:
-            self._admission = None
-            self._leave(error)
-            raise
         return self.outcome
+
+    async def admit(self, messages: list[Message], ceiling: int) -> None:
+        """A stream place, then the quota: the prompt's estimate and the answer's ceiling reserved
+        before the upstream request (an answer begun is never cut short by the quota)."""
+        admission = self.open_streams.admit(self.outcome.client)
+        await admission.__aenter__()
+        self._admission = admission
+        outcome = self.outcome
+        outcome.prompt_chars = sum(len(message["content"]) for message in messages)
+        outcome.ceiling = ceiling
+        if (quota := self._app[quota_key]).enabled:
+            outcome.reservation = await quota.reserve(outcome.client, outcome.prompt_estimate + ceiling)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -61,11 +69,6 @@ class ChatScope:
         self._end(error)
         if isinstance(error, asyncio.CancelledError) and self.resumed_after_shutdown():
             raise SHUTDOWN from None  # before the stream began, or a second cancellation after
-
-    async def check_quota(self) -> None:
-        """Before the upstream request: an answer begun is never cut short by the quota."""
-        if (quota := self._app[quota_key]).enabled:
-            await quota.check(self.outcome.client)
 
     def asking(self, completion: CompletionStream, deployment: str, messages: list[Message]) -> CompletionStream:
         """The upstream request about to be made: the outcome records what it costs and how it went."""

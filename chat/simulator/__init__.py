@@ -59,6 +59,8 @@ class Simulator:
         self._faults: collections.deque[PlannedFault] = collections.deque()
         self._arrivals: asyncio.Queue[SimulatedRequest] = asyncio.Queue()
         self.bearer_tokens: set[str] = set()  # Entra ID tokens Azure accepts besides the key
+        # An unset event here holds every answer (arrived, recorded) until it is set.
+        self.hold: asyncio.Event | None = None
         self.app = web.Application()
         router = self.app.router
         router.add_post("/openai/deployments/{deployment}/chat/completions", self._classic_chat)
@@ -159,6 +161,8 @@ class Simulator:
             self._arrivals.put_nowait(record)
         self.open_requests += 1
         try:
+            if self.hold is not None:
+                await self.hold.wait()
             profile = self.profile_of(deployment or str(body.get("model")))
             if refused := refusal(profile, dialect, body, api_version):
                 return refused

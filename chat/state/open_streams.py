@@ -23,11 +23,12 @@ from aiohttp import web
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import ConfigurationError
 
 from chat.config.settings import Settings
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
-from chat.state.shared_state import SharedState, Unavailable
+from chat.state.shared_state import SharedState, Unavailable, configuration_error, limits_uri
 
 KEY_PREFIX = "chat"
 
@@ -83,13 +84,16 @@ class OpenStreams:
         self._local_window = MovingWindowRateLimiter(MemoryStorage())
         self._shared_window: MovingWindowRateLimiter | None = None
         if self._shared.client is not None:
-            storage = RedisStorage(
-                "async+" + (self._shared.url or ""),
-                implementation="redispy",
-                # limits' Redis bridge takes an existing pool (its typing lists only scalar options).
-                connection_pool=self._shared.client.connection_pool,  # type: ignore[arg-type]
-                key_prefix=f"{KEY_PREFIX}:rate",
-            )
+            try:
+                storage = RedisStorage(
+                    limits_uri(self._shared.url or ""),
+                    implementation="redispy",
+                    # limits' Redis bridge takes an existing pool (its typing lists only scalar options).
+                    connection_pool=self._shared.client.connection_pool,  # type: ignore[arg-type]
+                    key_prefix=f"{KEY_PREFIX}:rate",
+                )
+            except (ConfigurationError, ValueError) as error:
+                raise configuration_error(error) from None
             self._shared_window = MovingWindowRateLimiter(storage)
         self.closing = False
         # Told the number of open streams as it changes: the metrics' gauge, when they are on.

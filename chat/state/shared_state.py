@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -18,6 +19,7 @@ import redis.asyncio as redis
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from chat.config.settings import SettingsError
 from chat.log.lines import line
 
 T = TypeVar("T")
@@ -25,6 +27,8 @@ T = TypeVar("T")
 RETRY_AFTER = 3.0  # seconds without asking Redis after it failed
 LOG_INTERVAL = 60.0  # at most one line about an unreachable Redis per interval
 TIMEOUT = 0.5  # seconds for a connection or a command: a stuck Redis must not hold a chat
+DEFAULT_PORT = 6379
+LIMITS_SCHEMES = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
 
 
 class Unavailable(Exception):
@@ -36,17 +40,22 @@ class SharedState:
         self.url = url
         self.client: redis.Redis | None = None
         if url is not None:
-            self.client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=TIMEOUT,
-                socket_timeout=TIMEOUT,
-                retry_on_timeout=False,
-                health_check_interval=30,
-            )
+            try:
+                self.client = redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=TIMEOUT,
+                    socket_timeout=TIMEOUT,
+                    retry_on_timeout=False,
+                    health_check_interval=30,
+                )
+            except ValueError as error:
+                raise configuration_error(error) from None
         self._log = logger or logging.getLogger("chat.redis")
         self._pending: set[asyncio.Task[None]] = set()
+        self.retry_after = RETRY_AFTER
         self._down = False
         self._down_until = 0.0
+        self._checked_at = -math.inf  # when /healthz last asked Redis
         self._logged_at = -LOG_INTERVAL
         self._failures_unlogged = 0
 
@@ -78,10 +87,14 @@ class SharedState:
         return result
 
     async def check(self) -> str:
-        """Ask Redis now (for /healthz), whatever the resting period says."""
+        """For /healthz, which anyone may poll: Redis asked at most once per resting period, and never
+        during the rest after a failure (each chat request would then wait on a Redis that is away)."""
         if self.client is None:
             return "off"
-        self._down_until = 0.0
+        now = time.monotonic()
+        if now < self._down_until or now - self._checked_at < self.retry_after:
+            return self.status
+        self._checked_at = now
         try:
             await self.run(lambda client: client.ping())
         except Unavailable:
@@ -115,7 +128,7 @@ class SharedState:
     def _failed(self, error: BaseException) -> None:
         now = time.monotonic()
         self._down = True
-        self._down_until = now + RETRY_AFTER
+        self._down_until = now + self.retry_after
         self._failures_unlogged += 1
         if now - self._logged_at >= LOG_INTERVAL:
             self._log.warning(
@@ -129,6 +142,23 @@ class SharedState:
             )
             self._logged_at = now
             self._failures_unlogged = 0
+
+
+def limits_uri(url: str) -> str:
+    """The same Redis as the `limits` library names it: its own schemes (`async+redis+unix://` for a
+    socket), and a port always (it takes no default). It is given our connection pool: the URI only
+    chooses its Redis bridge."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.scheme != "unix" and parts.port is None:
+        netloc += f":{DEFAULT_PORT}"
+    return f"{LIMITS_SCHEMES[parts.scheme]}://{netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def configuration_error(error: Exception) -> SettingsError:
+    """A library's refusal of CHAT_REDIS_URL, as one line that quotes neither the URL nor the
+    library's reason (either may hold the password)."""
+    return SettingsError(f"CHAT_REDIS_URL (redis_url) is not a Redis URL the server can use ({type(error).__name__})")
 
 
 def _without_password(url: str) -> str:
