@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from chat.relay.sse import frame
 from chat.upstream.chat_completions import CompletionReader
-from chat.upstream.sse_decoder import SseDecoder
+from chat.upstream.events import TextDelta
+from chat.upstream.responses import ResponsesReader
+from chat.upstream.sse_decoder import MAX_EVENT_BYTES, SseDecoder
+from chat.upstream.stream import Reader
 
 TEXT = 'Grüße 👩‍💻 — «ok»\n"quoted" data: x\n\n'
 
@@ -120,3 +124,74 @@ def test_text_before_an_error_in_the_same_read_is_kept() -> None:
 
 def test_frame_is_one_event_line_and_one_data_line() -> None:
     assert frame("delta", {"content": "a\nb\r\nc"}) == b'event: delta\ndata: {"content":"a\\nb\\r\\nc"}\n\n'
+
+
+READ = 65_536  # a large network read
+
+
+def _lines_without_end() -> bytes:
+    return b"data: " + b"x" * (3 * MAX_EVENT_BYTES)
+
+
+def _data_lines_without_blank_line() -> bytes:
+    line = b"data: " + b"x" * 1000 + b"\n"
+    return line * (3 * MAX_EVENT_BYTES // len(line))
+
+
+def _comment_without_end() -> bytes:
+    return b": " + b"x" * (3 * MAX_EVENT_BYTES)
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [_lines_without_end, _data_lines_without_blank_line, _comment_without_end],
+    ids=["line", "event", "comment"],
+)
+@pytest.mark.parametrize("read", [READ, 1 << 20, 4096], ids=["64k-reads", "1m-reads", "small-reads"])
+def test_what_the_decoder_holds_is_capped(stream: Callable[[], bytes], read: int) -> None:
+    """The attack: one line (or event) that never ends. What the decoder holds never passes the cap
+    and one read; past the cap it holds nothing and decodes nothing more."""
+    body = stream()
+    decoder = SseDecoder()
+    for start in range(0, len(body), read):
+        assert decoder.feed(body[start : start + read]) == []
+        assert decoder.buffered() <= MAX_EVENT_BYTES + read, start
+        if decoder.too_large:
+            break
+    assert decoder.too_large and start < MAX_EVENT_BYTES + read
+    assert decoder.buffered() == 0
+    assert decoder.feed(b"\n\ndata: late\n\n") == []
+
+
+def test_an_event_at_the_cap_is_decoded_and_one_byte_more_is_not() -> None:
+    at_cap = b"x" * (MAX_EVENT_BYTES - len(b"data: \n"))
+    for data, decoded in ((at_cap, [at_cap]), (at_cap + b"x", [])):
+        stream = b"data: " + data + b"\n\ndata: next\n\n"
+        decoder = SseDecoder()
+        events = [
+            event for start in range(0, len(stream), READ) for event in decoder.feed(stream[start : start + READ])
+        ]
+        assert events == ([*decoded, b"next"] if decoded else [])
+        assert decoder.too_large is not bool(decoded)
+    whole = SseDecoder()  # the same, arriving in one read
+    assert whole.feed(b"data: a\n\ndata: " + at_cap + b"x\n\ndata: next\n\n") == [b"a"]
+    assert whole.too_large
+
+
+@pytest.mark.parametrize("reader", [CompletionReader, ResponsesReader])
+def test_an_event_over_the_cap_fails_the_answer_and_keeps_the_text_before(reader: type[Reader]) -> None:
+    first = (
+        {"choices": [{"index": 0, "delta": {"content": "kept"}}]}
+        if reader is CompletionReader
+        else {"type": "response.output_text.delta", "delta": "kept"}
+    )
+    decoding = reader()
+    events = decoding.feed(b"data: " + json.dumps(first).encode() + b"\n\ndata: ")
+    fed = 0
+    while decoding.failure is None:
+        assert fed <= MAX_EVENT_BYTES
+        events += decoding.feed(b"x" * READ)
+        fed += READ
+    assert [event.content for event in events if isinstance(event, TextDelta)] == ["kept"]
+    assert decoding.failure is not None and decoding.failure.code == "upstream_error"
+    assert "larger than 4 MiB" in decoding.failure.message

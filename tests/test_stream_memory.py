@@ -3,14 +3,19 @@ than the header limit of request headers. (The figures are the benchmark's.)"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from chat.relay.request import MAX_HEADER_BYTES
 from chat.simulator import Fault, Simulator
+from chat.upstream.sse_decoder import MAX_EVENT_BYTES
 
+from .sse_client import chat_body, read_events, text_of
 from .typedefs import ClientFactory
 
 CONVERSATION_CHARS = 30_000
@@ -50,3 +55,55 @@ async def test_headers_beyond_the_limit_are_refused_before_anything_is_read(make
     response = await client.post("/api/chat", json={"messages": [{"role": "user", "content": "Hi"}]}, headers=headers)
     assert response.status == 431
     assert (await response.json())["error"]["code"] == "headers_too_large"
+
+
+@pytest.mark.parametrize("dialect", ["chat", "responses"])
+async def test_an_upstream_line_without_end_fails_the_answer_and_the_relay_stays_small(
+    make_client: ClientFactory, aiohttp_server: AiohttpServer, dialect: str
+) -> None:
+    """The attack: a model service (or whatever answers in its place) sends one line that never
+    ends. The relay holds at most the decoder's cap of it, tells the client `upstream_error` and
+    closes the upstream request, which the upstream sees as its writes failing."""
+    endless = 8 * MAX_EVENT_BYTES  # what the upstream would send, if nobody hung up
+    sent = 0
+    closed = asyncio.Event()
+
+    async def one_endless_line(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        first = (
+            b'{"choices": [{"index": 0, "delta": {"content": "Hello"}}]}'
+            if request.path.endswith("/chat/completions")
+            else b'{"type": "response.output_text.delta", "delta": "Hello"}'
+        )
+        piece = b"x" * 65_536
+        try:
+            await response.write(b"data: " + first + b"\n\ndata: ")
+            while sent < endless:
+                await response.write(piece)
+                sent += len(piece)
+        except asyncio.CancelledError:  # as the test server does when the client has gone
+            closed.set()
+            raise
+        except ConnectionResetError:
+            closed.set()
+        return response
+
+    upstream = web.Application()
+    upstream.router.add_post("/{path:.*}", one_endless_line)
+    client = await make_client(endpoint=str((await aiohttp_server(upstream)).make_url("/")))
+    tracemalloc.start()
+    try:
+        events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text_of(events) == "Hello"
+    assert events[-1].name == "error" and events[-1].data["code"] == "upstream_error"
+    assert "larger than 4 MiB" in events[-1].data["message"]
+    await closed.wait()
+    assert sent < endless
+    # The line as far as the cap and one read, a copy or two of a read on its way (aiohttp's buffer,
+    # the test server's), and no more: without the cap it was all of `endless`.
+    assert peak < MAX_EVENT_BYTES + (2 << 20), peak

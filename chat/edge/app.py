@@ -83,9 +83,7 @@ def create_app(
     return app
 
 
-def preset_scope(
-    settings: Settings, preset: str | None, only: bool | None
-) -> tuple[str | None, frozenset[str] | None]:
+def preset_scope(settings: Settings, preset: str | None, only: bool | None) -> tuple[str | None, frozenset[str] | None]:
     """The app's default preset, and the presets its requests may name (None: any): CHAT_PRESETS_ALLOWED,
     narrowed to the one preset of a pinned app."""
     if only is None:

@@ -266,7 +266,8 @@ UPSTREAM_LOST = _says(_upstream_unavailable, "The connection to the model servic
 _upstream_error = _code(
     "upstream_error",
     502,
-    when="the model service refused our credentials, deployment or API version, or broke off or garbled an answer",
+    when="the model service refused our credentials, deployment or API version, or broke off or garbled an answer "
+    "(a line or event over 4 MiB among them: the answer is stopped and the upstream request closed)",
     what_to_do="Change the setting the message names; otherwise try again.",
     in_stream=True,
 )
@@ -291,6 +292,11 @@ UPSTREAM_REFUSED = _says(_upstream_error, "The model service refused the request
 UPSTREAM_STOPPED = _says(_upstream_error, "The model service stopped with an error. Try again.")
 UPSTREAM_UNREADABLE = _says(_upstream_error, "The model service sent a reply this server could not read.")
 UPSTREAM_ENDED_EARLY = _says(_upstream_error, "The model service ended the answer early. Try again.")
+UPSTREAM_TOO_LARGE = _says(
+    _upstream_error,
+    "The model service sent a line or event larger than {limit}, more than this server accepts, so the answer "
+    "was stopped. Try again.",
+)
 OPERATION_NOT_SUPPORTED = _one(
     "operation_not_supported",
     502,

@@ -9,7 +9,7 @@ import orjson
 
 from chat.errors.chat_error import ChatError
 from chat.upstream.events import Finished, StreamEvent, TextDelta
-from chat.upstream.failures import ended_early, failure_in_stream, unreadable
+from chat.upstream.failures import ended_early, failure_in_stream, too_large, unreadable
 from chat.upstream.messages import Message
 from chat.upstream.sse_decoder import SseDecoder
 
@@ -73,6 +73,8 @@ class CompletionReader:
             except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError):
                 self.failure = unreadable()
                 break
+        if self._decoder.too_large and not (self.failure or self.done):
+            self.failure = too_large()
         return "".join(pieces)
 
     def finished(self) -> Finished:

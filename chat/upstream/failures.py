@@ -15,6 +15,7 @@ from chat.config.endpoints import EndpointConfig
 from chat.config.settings import Settings
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
+from chat.upstream.sse_decoder import MAX_EVENT_BYTES
 
 DEFAULT_RETRY_AFTER = 5
 
@@ -116,6 +117,11 @@ def unreadable() -> ChatError:
 
 def ended_early() -> ChatError:
     return ChatError(catalogue.UPSTREAM_ENDED_EARLY)
+
+
+def too_large() -> ChatError:
+    """A line or event over the decoder's cap (`chat.upstream.sse_decoder.MAX_EVENT_BYTES`)."""
+    return ChatError(catalogue.UPSTREAM_TOO_LARGE, limit=f"{MAX_EVENT_BYTES >> 20} MiB")
 
 
 def stalled() -> ChatError:

@@ -9,7 +9,7 @@ import orjson
 
 from chat.errors.chat_error import ChatError
 from chat.upstream.events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from chat.upstream.failures import ended_early, failure_in_stream, unreadable
+from chat.upstream.failures import ended_early, failure_in_stream, too_large, unreadable
 from chat.upstream.messages import Message
 from chat.upstream.sse_decoder import SseDecoder
 
@@ -64,6 +64,8 @@ class ResponsesReader:
                 self.failure = unreadable()
             if self.failure or self.done:
                 break
+        if self._decoder.too_large and not (self.failure or self.done):
+            self.failure = too_large()
         events: list[StreamEvent] = []
         if reasoning:
             events.append(ReasoningDelta("".join(reasoning)))
