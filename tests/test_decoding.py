@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -163,9 +164,9 @@ def test_what_the_decoder_holds_is_capped(stream: Callable[[], bytes], read: int
     assert decoder.feed(b"\n\ndata: late\n\n") == []
 
 
-def test_an_event_at_the_cap_is_decoded_and_one_byte_more_is_not() -> None:
-    at_cap = b"x" * (MAX_EVENT_BYTES - len(b"data: \n"))
-    for data, decoded in ((at_cap, [at_cap]), (at_cap + b"x", [])):
+def test_an_event_near_the_cap_is_decoded_and_one_over_it_is_not() -> None:
+    near = b"x" * (MAX_EVENT_BYTES - READ)
+    for data, decoded in ((near, [near]), (near + b"x" * READ, [])):
         stream = b"data: " + data + b"\n\ndata: next\n\n"
         decoder = SseDecoder()
         events = [
@@ -173,9 +174,31 @@ def test_an_event_at_the_cap_is_decoded_and_one_byte_more_is_not() -> None:
         ]
         assert events == ([*decoded, b"next"] if decoded else [])
         assert decoder.too_large is not bool(decoded)
-    whole = SseDecoder()  # the same, arriving in one read
-    assert whole.feed(b"data: a\n\ndata: " + at_cap + b"x\n\ndata: next\n\n") == [b"a"]
+    whole = SseDecoder()  # one over it, arriving in one read with an event before it
+    assert whole.feed(b"data: a\n\ndata: " + near + b"x" * READ + b"\n\ndata: next\n\n") == [b"a"]
     assert whole.too_large
+
+
+@pytest.mark.parametrize(
+    ("line", "read"),
+    [(b"data:xy\n", READ), (b"data\n", READ), (b"x", 1)],
+    ids=["tiny-data-lines", "empty-data-lines", "a-line-in-one-byte-reads"],
+)
+def test_many_small_pieces_count_for_their_memory(line: bytes, read: int) -> None:
+    """Tiny lines (or reads) cost a bytes object each: the cap holds for memory, not only for bytes."""
+    body = line * (2 * MAX_EVENT_BYTES // len(line) if read > 1 else MAX_EVENT_BYTES // 4)
+    decoder = SseDecoder()
+    tracemalloc.start()
+    try:
+        for start in range(0, len(body), read):
+            decoder.feed(body[start : start + read])
+            if decoder.too_large:
+                break
+            if start % 4096 == 0:
+                assert tracemalloc.get_traced_memory()[0] <= MAX_EVENT_BYTES + READ, start
+    finally:
+        tracemalloc.stop()
+    assert decoder.too_large
 
 
 @pytest.mark.parametrize("reader", [CompletionReader, ResponsesReader])

@@ -8,6 +8,9 @@ BOM = b"\xef\xbb\xbf"
 # `\uXXXX` escapes would pass 1 MiB. Beyond it the stream is broken or hostile (one line of 300 MB
 # without an end once grew the relay by 1.2 GB), and the answer fails instead.
 MAX_EVENT_BYTES = 4 << 20
+# What each piece kept costs beyond its bytes (a bytes object and its place in a list, rounded up),
+# so that many tiny lines or reads count for the memory they take rather than for their bytes.
+PIECE_COST = 64
 _REFUSING = b"refusing"  # in place of `_head` once over the limit: the one check every read makes anyway
 
 
@@ -18,9 +21,10 @@ class SseDecoder:
     Bytes are kept until a blank line ends the event, so a frame split across network reads (or a
     UTF-8 character split across them) is reassembled before anyone decodes it. A line cut across
     many reads is joined once, when it ends, so a large event costs linear time however it arrives.
-    What is kept is capped: once the unfinished line and the event's data lines (as sent) hold more
-    than MAX_EVENT_BYTES, the decoder drops them, sets `too_large` and decodes nothing more. It
-    counts once per read and once per data line, so it never holds more than the cap and one read.
+    What is kept is capped: once the unfinished line and the event's data lines (as sent, and
+    PIECE_COST for each piece) hold more than MAX_EVENT_BYTES, the decoder drops them, sets
+    `too_large` and decodes nothing more. It counts once per read and once per data line, so it
+    never holds more than the cap and one read.
     Event names, ids and retry fields are not needed from model streams and are skipped.
     """
 
@@ -30,9 +34,9 @@ class SseDecoder:
         self._head: bytes | None = b""  # the first bytes, until a leading BOM is ruled out or removed
         self._after_cr = False  # the last read ended in CR: an LF first in the next one ends no line
         self._partial: list[bytes] = []  # the start of a line whose end has not arrived
-        self._partial_bytes = 0
+        self._partial_bytes = 0  # its pieces' bytes, and PIECE_COST each
         self._data: list[bytes] | None = None  # the data lines of the event being read
-        self._data_bytes = 0  # their lines as sent, `data:` and line ends included
+        self._data_bytes = 0  # their lines as sent (`data:` included), and PIECE_COST each
         self.too_large = False  # a line or event over MAX_EVENT_BYTES came: the stream is to fail
 
     def feed(self, chunk: bytes) -> list[bytes]:
@@ -56,7 +60,7 @@ class SseDecoder:
         rest = lines.pop()  # after the last line end: the start of a line to come
         if not lines:  # no line ends in this read: keep its piece, join them when the line ends
             self._partial.append(rest)
-            self._partial_bytes += len(rest)
+            self._partial_bytes += len(rest) + PIECE_COST
             if self._partial_bytes + self._data_bytes > MAX_EVENT_BYTES:
                 self._refuse()
             return []
@@ -80,9 +84,9 @@ class SseDecoder:
                     if data is None:
                         data = []
                     data.append(value[1:] if value[:1] == b" " else value)
-                    held += len(line) + 1
-        self._data, self._data_bytes, self._partial_bytes = data, held, len(rest)
-        if held + len(rest) > MAX_EVENT_BYTES:
+                    held += len(line) + PIECE_COST
+        self._data, self._data_bytes, self._partial_bytes = data, held, len(rest) + PIECE_COST
+        if held + len(rest) + PIECE_COST > MAX_EVENT_BYTES:
             self._refuse()
         return events
 
