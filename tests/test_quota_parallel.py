@@ -197,3 +197,25 @@ async def test_redis_trouble_gives_a_spent_quota_no_second_life(
             assert (await response.json())["error"]["code"] == "quota_exceeded"
         assert (await (await other.get("/api/usage")).json())["quota"]["used"] >= 50
     assert other.app[quota_key].enabled
+
+
+async def test_a_reservation_lives_as_long_as_its_answer_and_lapses_with_a_dead_process(
+    make_client: ClientFactory, redis_server: RedisServer, simulator: Simulator
+) -> None:
+    lease = 0.5
+    shared = {"redis_url": redis_server.url, "tokens_per_day": QUOTA, "stream_lease_seconds": lease}
+    first, second = await make_client(**shared), await make_client(**shared)
+    simulator.hold = asyncio.Event()
+    held = asyncio.create_task(first.post("/api/chat", json=_asking(ANSWER_TOKENS)))
+    await simulator.next_request()
+    await asyncio.sleep(3 * lease)  # the reservation is renewed with the answer's lease, not lapsed
+    refused = await asyncio.wait_for(second.post("/api/chat", json=_asking(ANSWER_TOKENS)), 5)  # admitted: held
+    assert refused.status == 429 and (await refused.json())["error"]["code"] == "quota_exceeded"
+    await first.app[shared_state_key].close()  # as if the process died: nothing renews or settles it
+    await asyncio.sleep(1.5 * lease)  # the lease time itself is what is tested
+    admitted = asyncio.create_task(second.post("/api/chat", json=_asking(ANSWER_TOKENS)))
+    await asyncio.wait_for(simulator.next_request(), 5)  # admitted: it reached the model
+    simulator.hold.set()
+    events, _ = await read_events(await admitted)
+    assert events[-1].name == "done"
+    held.cancel()

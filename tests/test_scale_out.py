@@ -26,6 +26,9 @@ from .sse_client import chat_body, parse_events
 pytestmark = pytest.mark.slow  # servers as their own processes
 
 LEASE_SECONDS = 1.0
+# Each request reserves its prompt and its token ceiling of the small quota below: a small ceiling
+# lets a client hold two streams at once.
+CEILING = {"max_completion_tokens": 2}
 # Each chat of the quota test: the default system prompt and "Hello" in, "ok" out.
 TOKENS_PER_CHAT = len(tokens(DEFAULT_SYSTEM_PROMPT)) + len(tokens("Hello")) + len(tokens("ok"))
 
@@ -37,7 +40,7 @@ class Cluster:
         self.logs = logs
 
     async def chat(self, session: aiohttp.ClientSession, text: str = "Hello") -> tuple[int, list[str]]:
-        async with session.post(f"{self.nginx.url}/api/chat", json=chat_body(text)) as response:
+        async with session.post(f"{self.nginx.url}/api/chat", json=chat_body(text) | CEILING) as response:
             body = await response.text()
             if response.status != 200:
                 return response.status, [body]
@@ -88,7 +91,7 @@ async def _held_streams(
     simulator.fail_next(Fault.STALL, after_chunks=0, times=count)
     held = []
     for _ in range(count):
-        response = await session.post(f"{cluster.nginx.url}/api/chat", json=chat_body())
+        response = await session.post(f"{cluster.nginx.url}/api/chat", json=chat_body() | CEILING)
         assert response.status == 200
         record = await asyncio.wait_for(simulator.next_request(), 5)
         await asyncio.wait_for(record.streaming.wait(), 5)

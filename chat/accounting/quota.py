@@ -15,6 +15,7 @@ does not give a client its quota back).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -37,9 +38,6 @@ from chat.state.shared_state import SharedState, Unavailable
 
 MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count (and its quota)
 OTHER = "other"
-# A reservation outlives a process that died holding it by this long at most (answers that last
-# longer keep counting: only their reservation lapses).
-RESERVATION_SECONDS = 600
 RESERVED_RETRY_AFTER = 5  # seconds: answers in progress end and give back what they did not use
 
 # Atomically: forget lapsed reservations, then reserve if the client's quota allows.
@@ -60,8 +58,19 @@ local others = reserved + tonumber(ARGV[7])
 local amount, quota = tonumber(ARGV[2]), tonumber(ARGV[3])
 if used >= quota or (others > 0 and used + others + amount > quota) then return {1, stored, reserved} end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1] .. ':' .. ARGV[2])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 2)
 return {0, stored, reserved}
+"""
+
+# KEYS: the day's reservations. ARGV: ttl in ms, then this process's reservations to extend.
+RENEW = """
+local time = redis.call('TIME')
+local expiry = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+return 0
 """
 
 
@@ -85,7 +94,7 @@ class QuotaState:
         }
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Reservation:
     """What one request holds of its client's quota from admission until it ends."""
 
@@ -93,6 +102,7 @@ class Reservation:
     client: str
     tokens: int
     member: str | None  # in Redis's sorted set; None: held in this process
+    settled: bool = False  # its answer's cost is counted (before the client is told the end)
 
 
 class DailyQuota:
@@ -114,6 +124,11 @@ class DailyQuota:
         self._reserved: collections.Counter[tuple[datetime.date, str]] = collections.Counter()
         self._reservations: collections.Counter[tuple[datetime.date, str]] = collections.Counter()
         self._ids = (f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
+        # Reservations in Redis live as long as stream leases, renewed alike while their answers do,
+        # so that those of a process that died lapse with its places.
+        self._ttl_ms = round(settings.stream_lease_seconds * 1000)
+        self._held: dict[str, Reservation] = {}  # in Redis, by member
+        self._renewing: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -164,7 +179,7 @@ class DailyQuota:
                     lease,
                     tokens,
                     limit,
-                    RESERVATION_SECONDS * 1000,
+                    self._ttl_ms,
                     self._seen.get(key, 0),
                     here,
                     self._reserved[key],
@@ -180,13 +195,61 @@ class DailyQuota:
         used = self._see(key, int(stored)) + here
         if refused:
             raise _refusal(limit, used, resets_at)
-        return Reservation(day, client, tokens, f"{lease}:{tokens}")
+        member = f"{lease}:{tokens}"
+        reservation = self._held[member] = Reservation(day, client, tokens, member)
+        if self._renewing is None:
+            self._renewing = self._shared.background(self._renew())
+        return reservation
+
+    async def _renew(self) -> None:
+        """Extend this process's reservations in Redis while any is held (then stop until the next)."""
+        try:
+            while self._held:
+                await asyncio.sleep(self._ttl_ms / 3000)
+                by_key: dict[tuple[datetime.date, str], list[str]] = collections.defaultdict(list)
+                for member, held in list(self._held.items()):
+                    by_key[held.day, held.client].append(member)
+                for (day, client), members in by_key.items():
+                    with contextlib.suppress(Unavailable):
+                        await self._shared.run(self._renewal(day, client, members))
+        finally:
+            self._renewing = None
+
+    def _renewal(
+        self, day: datetime.date, client: str, members: list[str]
+    ) -> Callable[[redis.Redis], Awaitable[object]]:
+        async def renew(r: redis.Redis) -> object:
+            return await r.eval(RENEW, 1, _reserved_key(day, client), self._ttl_ms, *members)
+
+        return renew
+
+    async def settle(self, outcome: Outcome) -> None:
+        """An answer that has ended with its usage, before its client is told: the cost is counted
+        and the reservation given back by then, so that the client's next request sees both."""
+        reservation = outcome.reservation
+        if reservation is None or reservation.settled:
+            return
+        reservation.settled = True
+        self._forget(reservation)
+        tokens = outcome.tokens()
+        cost = tokens.total if tokens is not None else 0
+        day, resets_at = self.period()
+        if reservation.member is None or not (self._shared.enabled and self._shared.status == "ok"):
+            self._add_here(day, outcome.client, cost)  # a reservation in Redis lapses in its own time
+            return
+        command = self._settle(day, outcome.client, cost, resets_at, reservation)
+        try:  # finished even if the client leaves meanwhile: it must be counted once
+            await asyncio.shield(self._shared.run(command))
+        except Unavailable:
+            self._add_here(day, outcome.client, cost)
 
     def finished(self, outcome: Outcome) -> None:
-        """The request has ended: its reservation gives way to what it cost."""
+        """The request has ended: its reservation gives way to what it cost (unless `settle` did)."""
         reservation = outcome.reservation
-        if reservation is not None and reservation.member is None:
-            self._release_here(reservation)
+        if reservation is not None and reservation.settled:
+            return
+        if reservation is not None:
+            self._forget(reservation)
         tokens = outcome.tokens()
         if self.limit_for(outcome.client) is None:
             return
@@ -209,7 +272,11 @@ class DailyQuota:
     def _here(self, day: datetime.date, client: str) -> int:
         return self._local.get(self._local_key(day, client), 0)
 
-    def _release_here(self, reservation: Reservation) -> None:
+    def _forget(self, reservation: Reservation) -> None:
+        """No longer held by this process: renewed no more in Redis, given back here."""
+        if reservation.member is not None:
+            self._held.pop(reservation.member, None)
+            return
         key = (reservation.day, reservation.client)
         self._reserved[key] -= reservation.tokens
         self._reservations[key] -= 1

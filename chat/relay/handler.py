@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from chat.access.client_access import client_access_key
-from chat.accounting.outcome import Outcome
 from chat.config.settings import settings_key
 from chat.errors import error_response
 from chat.errors.chat_error import ChatError
@@ -45,7 +44,7 @@ async def relay_answer(upstream: AsyncIterator[StreamEvent], sse: SseResponse, s
     """The answer, once its stream has begun: however it ends, the browser is told how, if it is still there."""
     outcome = scope.outcome
     try:
-        await relay_events(upstream, sse, outcome)
+        await relay_events(upstream, sse, scope)
     except ChatError as error:
         outcome.name = error.code
         await sse.send_unless_gone(frame("error", error.payload()))
@@ -62,12 +61,14 @@ async def relay_answer(upstream: AsyncIterator[StreamEvent], sse: SseResponse, s
         await sse.close()
 
 
-async def relay_events(upstream: AsyncIterator[StreamEvent], sse: SseResponse, outcome: Outcome) -> None:
-    """Send each event as it comes: one frame per upstream read, then `done`.
+async def relay_events(upstream: AsyncIterator[StreamEvent], sse: SseResponse, scope: ChatScope) -> None:
+    """Send each event as it comes: one frame per upstream read, then `done` (once the quota has
+    counted the answer).
 
     While the client is slow, `send` waits and the upstream's bytes queue in the socket; the next
     read then carries many chunks, which go out as a single frame: memory stays flat.
     """
+    outcome = scope.outcome
     async for event in upstream:
         if isinstance(event, TextDelta):
             if outcome.first_token is None:
@@ -82,4 +83,5 @@ async def relay_events(upstream: AsyncIterator[StreamEvent], sse: SseResponse, o
         elif isinstance(event, Finished):
             outcome.name = "completed"
             outcome.usage = event.usage
+            await scope.settle_quota()
             await sse.send(frame("done", {"finish_reason": event.finish_reason, "usage": event.usage}))

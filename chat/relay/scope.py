@@ -70,6 +70,12 @@ class ChatScope:
         if isinstance(error, asyncio.CancelledError) and self.resumed_after_shutdown():
             raise SHUTDOWN from None  # before the stream began, or a second cancellation after
 
+    async def settle_quota(self) -> None:
+        """The answer is complete: its cost counted before the client hears so (its next request may
+        follow at once)."""
+        if (quota := self._app[quota_key]).enabled:
+            await quota.settle(self.outcome)
+
     def asking(self, completion: CompletionStream, deployment: str, messages: list[Message]) -> CompletionStream:
         """The upstream request about to be made: the outcome records what it costs and how it went."""
         self._completion = completion

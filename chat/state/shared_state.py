@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -52,6 +52,7 @@ class SharedState:
                 raise configuration_error(error) from None
         self._log = logger or logging.getLogger("chat.redis")
         self._pending: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self.retry_after = RETRY_AFTER
         self._down = False
         self._down_until = 0.0
@@ -115,6 +116,13 @@ class SharedState:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    def background(self, work: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        """A task for as long as it has work (a renewal loop), cancelled by `close` if still running."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
     async def settled(self) -> None:
         """Once every write spawned so far has reached Redis (or its fallback)."""
         if self._pending:
@@ -122,6 +130,9 @@ class SharedState:
 
     async def close(self) -> None:
         await self.settled()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.client is not None:
             await self.client.aclose()
 
