@@ -9,14 +9,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as redis
 
 from chat.state.open_streams import open_streams_key
 from chat.state.shared_state import shared_state_key
 
+from .processes import start_server
 from .redis_server import RedisServer
-from .sse_client import chat_body, read_events
+from .sse_client import chat_body, parse_events, read_events
 from .typedefs import ClientFactory, StartUp
 
 ROUNDS = 6
@@ -90,6 +92,36 @@ def test_start_up_takes_a_unix_socket_url(start_up: StartUp, unix_redis: RedisSe
     """It used to stop with the `limits` library's traceback."""
     with pytest.raises(AssertionError, match="settings were accepted"):
         start_up(CHAT_REDIS_URL=f"unix://{unix_redis.unix_socket}")
+
+
+@pytest.mark.slow
+async def test_a_server_process_chats_with_a_unix_socket_redis(
+    tmp_path: Path, unused_tcp_port: int, unix_redis: RedisServer
+) -> None:
+    """`server.py` with `CHAT_REDIS_URL=unix:///...`, as the settings document it: it starts, chats,
+    and counts into that Redis."""
+    url = f"unix://{unix_redis.unix_socket}"
+    process = await start_server(
+        unused_tcp_port,
+        cwd=tmp_path,
+        CHAT_REDIS_URL=url,
+        CHAT_REQUESTS_PER_MINUTE="5",
+        SIMULATOR_TOKEN_DELAY="0",
+        SIMULATOR_FIRST_TOKEN_DELAY="0",
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            base = f"http://127.0.0.1:{unused_tcp_port}"
+            async with session.post(f"{base}/api/chat", json=chat_body("Ping?")) as response:
+                events, _ = parse_events((await response.read()).decode())
+            assert events[-1].name == "done"
+            async with session.get(f"{base}/healthz") as response:
+                assert (await response.json())["redis"] == "ok"
+        async with redis.Redis.from_url(url) as connection:
+            assert await connection.keys("chat:rate*")  # the message counted in Redis, through `limits`
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
 
 
 @pytest.mark.parametrize(
