@@ -55,9 +55,10 @@ class ServingSettings:
     )  # fmt: skip
     tokens_per_day: int = setting(
         0, "CHAT_TOKENS_PER_DAY", 0, 10**12, shown_default="`0` (no quota)",
-        help="tokens (prompt, completion and reasoning; an estimate for answers the client left) a client may use "
-        "per day; beyond, 429 `quota_exceeded` until the quota resets. Checked before each request, so an answer "
-        "in progress is never cut",
+        help="tokens (prompt, completion and reasoning; for an answer left before its usage came, its prompt and "
+        "whole token ceiling) a client may use per day; beyond, 429 `quota_exceeded` until the quota resets. Each "
+        "request reserves its prompt and token ceiling as it is admitted, so parallel requests cannot overrun it "
+        "(see [operations](operations.md#running-it-for-a-team)); an answer in progress is never cut",
     )  # fmt: skip
     # (client identity, tokens)
     token_quotas: tuple[tuple[str, int], ...] = setting(
