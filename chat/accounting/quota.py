@@ -234,7 +234,7 @@ class DailyQuota:
         tokens = outcome.tokens()
         cost = tokens.total if tokens is not None else 0
         day, resets_at = self.period()
-        if reservation.member is None or not (self._shared.enabled and self._shared.status == "ok"):
+        if not (self._shared.enabled and self._shared.status == "ok"):
             self._add_here(day, outcome.client, cost)  # a reservation in Redis lapses in its own time
             return
         command = self._settle(day, outcome.client, cost, resets_at, reservation)
@@ -262,11 +262,11 @@ class DailyQuota:
     def _see(self, key: tuple[datetime.date, str], stored: int) -> int:
         """The larger of what Redis says now and what it said before, kept for when it is away."""
         seen = max(stored, self._seen.get(key, 0))
-        if key in self._seen or len(self._seen) < self._max_clients:
-            self._seen[key] = seen
-        else:
+        if key not in self._seen and len(self._seen) >= self._max_clients:
             for old in [old for old in self._seen if old[0] < key[0]]:
                 del self._seen[old]
+        if key in self._seen or len(self._seen) < self._max_clients:  # else Redis alone knows it
+            self._seen[key] = seen
         return seen
 
     def _here(self, day: datetime.date, client: str) -> int:
