@@ -45,7 +45,8 @@ $\\raisebox{1.2em}{\\rule{10em}{8em}\\rule{10em}{8em}\\rule{10em}{8em}\\rule{10e
 # Whether what the reader sees at the centre of `target` is `target` (or inside it): nothing painted over it.
 ON_TOP = """(target) => {
   const box = target.getBoundingClientRect();
-  return [0.2, 0.5, 0.8].map((part) => target.contains(document.elementFromPoint(box.x + box.width * part, box.y + box.height / 2)));
+  const at = (part) => document.elementFromPoint(box.x + box.width * part, box.y + box.height / 2);
+  return [0.2, 0.5, 0.8].map((part) => target.contains(at(part)));
 }"""
 
 
@@ -69,7 +70,10 @@ async def test_a_formula_cannot_paint_over_a_links_host_label_or_an_earlier_mess
 
 async def test_katex_moves_are_dropped_from_formulas(open_chat: OpenChat, chat_url: str, simulator: Simulator) -> None:
     chat = await open_chat(chat_url)
-    moves = "$\\mathllap{x}$ $\\mathrlap{y}$ $\\smash{z}$ $\\kern-5em w$ $\\raisebox{-3em}{v}$ $\\rule[-2em]{0.5em}{1em}$ $\\quad u$"
+    moves = (
+        "$\\mathllap{x}$ $\\mathrlap{y}$ $\\smash{z}$ $\\kern-5em w$ $\\raisebox{-3em}{v}$ "
+        "$\\rule[-2em]{0.5em}{1em}$ $\\quad u$"
+    )
     await ask(chat, simulator, "Moves", moves)
     body = chat.answer_body()
     await expect(body.locator(".math-typeset")).to_have_count(7)
