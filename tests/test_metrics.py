@@ -19,11 +19,11 @@ from chat.accounting.metrics import SECONDS_BUCKETS, TOKEN_BUCKETS, ChatMetrics
 from chat.accounting.outcome import Outcome
 from chat.simulator import Fault, Simulator
 
+from .metric_series import Series, series, value
 from .outcomes import watch
 from .sse_client import chat_body, read_events
 from .typedefs import Client, ClientFactory
 
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 GEN_AI = {
     "gen_ai_operation_name": "chat",
     "gen_ai_provider_name": "azure.ai.openai",
@@ -31,18 +31,6 @@ GEN_AI = {
 }
 TOKEN = "a-scraper-token-of-enough-characters"
 DASHBOARD = Path(__file__).resolve().parents[1] / "deploy" / "grafana-dashboard.json"
-
-
-def series(text: str) -> Series:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(found: Series, name: str, **labels: str) -> float | None:
-    return found.get((name, frozenset(labels.items())))
 
 
 async def scrape(client: Client, **headers: str) -> Series:

@@ -18,10 +18,10 @@ from chat.simulator import Simulator
 from chat.state.open_streams import open_streams_key
 from chat.state.shared_state import shared_state_key
 
+from .metric_series import series, value
 from .outcomes import watch
 from .redis_server import RedisServer
 from .sse_client import chat_body, read_events
-from .test_metrics import series, value
 from .typedefs import Client, ClientFactory
 
 ANSWER_TOKENS = 900
@@ -218,4 +218,6 @@ async def test_a_reservation_lives_as_long_as_its_answer_and_lapses_with_a_dead_
     simulator.hold.set()
     events, _ = await read_events(await admitted)
     assert events[-1].name == "done"
-    held.cancel()
+    # The held answer ends too (its process only lost Redis), before the apps are torn down.
+    await read_events(await asyncio.wait_for(held, 5))
+    await asyncio.wait_for(first.app[open_streams_key].wait_until_idle(), 5)
