@@ -21,7 +21,7 @@ from chat.access.proxies import (
     untrusted_proxy_warning,
     warn_of_missing_secret,
 )
-from chat.access.sign_in import SignInRefused, identify
+from chat.access.sign_in import SignInRefused, identify, network_of
 from chat.access.state import access_state_key
 from chat.config.settings import Settings, settings_key
 from chat.config.values import canonical_origin
@@ -50,7 +50,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
         route = request.match_info.route.name
         if route == "metrics" and metrics_network(request, settings):
             # A scraper on a network of CHAT_METRICS_CLIENTS needs no credentials.
-            request[client_access_key] = client_access(request, f"ip:{client_address(request, settings)}")
+            request[client_access_key] = client_access(request, f"ip:{network_of(client_address(request, settings))}")
         elif route not in OPEN_ROUTES or signs_in(request, settings):
             # /healthz signs in only a client that tries: its details are for CHAT_METRICS_CLIENTS.
             identity = await identify(request, settings, state.throttle)

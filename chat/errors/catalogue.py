@@ -243,7 +243,7 @@ TOO_MANY_SIGN_IN_ATTEMPTS = _one(
     "too_many_sign_in_attempts",
     429,
     "Too many failed sign-ins. Try again in {retry_after} seconds.",
-    when="too many failed sign-ins from this address or for this user name; `Retry-After`",
+    when="too many failed sign-ins from this address network, or for this user name from it; `Retry-After`",
     what_to_do="Wait, then sign in with the right credentials.",
 )
 
