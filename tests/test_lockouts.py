@@ -14,7 +14,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from chat import Settings, create_app
-from chat.access.sign_in import USER_CEILING, SignInThrottle
+from chat.access.sign_in_throttle import USER_CEILING, SignInThrottle
 from chat.access.state import access_state_key
 from chat.accounting.outcome import observers_key
 from chat.accounting.quota import DailyQuota, quota_key

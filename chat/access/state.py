@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import web
 
-from chat.access.sign_in import SignInThrottle
+from chat.access.sign_in_throttle import SignInThrottle
 from chat.log.lines import RefusalLog
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from chat.accounting.quota_records import Reservation
 from chat.log.lines import RefusalLog, line
-
-if TYPE_CHECKING:
-    from chat.accounting.quota import Reservation
 
 log = logging.getLogger("chat.relay")
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import datetime
 import itertools
-import math
 import os
 import time
 import uuid
@@ -31,78 +29,21 @@ import redis.asyncio as redis
 from aiohttp import web
 
 from chat.accounting.outcome import Outcome
+from chat.accounting.quota_records import (
+    RENEW,
+    RESERVE,
+    QuotaState,
+    Reservation,
+    count_key,
+    over_quota,
+    refusal,
+    reserved_key,
+)
 from chat.config.settings import Settings
-from chat.errors import catalogue
-from chat.errors.chat_error import ChatError
 from chat.state.shared_state import SharedState, Unavailable
 
 MAX_CLIENTS = 100_000  # counted in this process at once; beyond, newcomers share one count (and its quota)
 OTHER = "other"
-RESERVED_RETRY_AFTER = 5  # seconds: answers in progress end and give back what they did not use
-
-# Atomically: forget lapsed reservations, then reserve if the client's quota allows.
-# KEYS: the day's count, the day's reservations (a sorted set of `id:tokens` by expiry in ms).
-# ARGV: reservation id, tokens, quota, ttl in ms, the count last read here, counted here, reserved here.
-# Returns {0 or 1 (refused), count in Redis, tokens reserved in Redis}.
-RESERVE = """
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
-local reserved = 0
-for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  reserved = reserved + tonumber(string.match(member, ':(%d+)$'))
-end
-local used = math.max(stored, tonumber(ARGV[5])) + tonumber(ARGV[6])
-local others = reserved + tonumber(ARGV[7])
-local amount, quota = tonumber(ARGV[2]), tonumber(ARGV[3])
-if used >= quota or (others > 0 and used + others + amount > quota) then return {1, stored, reserved} end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1] .. ':' .. ARGV[2])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 2)
-return {0, stored, reserved}
-"""
-
-# KEYS: the day's reservations. ARGV: ttl in ms, then this process's reservations to extend.
-RENEW = """
-local time = redis.call('TIME')
-local expiry = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
-for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i])
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
-return 0
-"""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class QuotaState:
-    limit: int
-    used: int
-    resets_at: datetime.datetime
-    reserved: int = 0  # by answers in progress, until they end
-
-    @property
-    def exceeded(self) -> bool:
-        return self.used >= self.limit
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "limit": self.limit,
-            "used": self.used,
-            "reserved": self.reserved,
-            "resets_at": self.resets_at.isoformat(),
-        }
-
-
-@dataclasses.dataclass(slots=True)
-class Reservation:
-    """What one request holds of its client's quota from admission until it ends."""
-
-    day: datetime.date
-    client: str
-    tokens: int
-    member: str | None  # in Redis's sorted set; None: held in this process
-    settled: bool = False  # its answer's cost is counted (before the client is told the end)
 
 
 class DailyQuota:
@@ -174,8 +115,8 @@ class DailyQuota:
                 lambda r: r.eval(
                     RESERVE,
                     2,
-                    _key(day, client),
-                    _reserved_key(day, client),
+                    count_key(day, client),
+                    reserved_key(day, client),
                     lease,
                     tokens,
                     limit,
@@ -187,14 +128,14 @@ class DailyQuota:
             )
         except Unavailable:
             used, others = self._seen.get(key, 0) + here, self._reserved[key]
-            if _refused(used, others, tokens, limit):
-                raise _refusal(limit, used, resets_at) from None
+            if over_quota(used, others, tokens, limit):
+                raise refusal(limit, used, resets_at) from None
             self._reserved[key] += tokens
             self._reservations[key] += 1
             return Reservation(day, client, tokens, None)
         used = self._see(key, int(stored)) + here
         if refused:
-            raise _refusal(limit, used, resets_at)
+            raise refusal(limit, used, resets_at)
         member = f"{lease}:{tokens}"
         reservation = self._held[member] = Reservation(day, client, tokens, member)
         if self._renewing is None:
@@ -219,7 +160,7 @@ class DailyQuota:
         self, day: datetime.date, client: str, members: list[str]
     ) -> Callable[[redis.Redis], Awaitable[object]]:
         async def renew(r: redis.Redis) -> object:
-            return await r.eval(RENEW, 1, _reserved_key(day, client), self._ttl_ms, *members)
+            return await r.eval(RENEW, 1, reserved_key(day, client), self._ttl_ms, *members)
 
         return renew
 
@@ -310,10 +251,10 @@ class DailyQuota:
 
         async def command(r: redis.Redis) -> None:
             async with r.pipeline(transaction=True) as pipe:
-                pipe.incrby(_key(day, client), tokens)
-                pipe.expireat(_key(day, client), resets_at + datetime.timedelta(days=1))
+                pipe.incrby(count_key(day, client), tokens)
+                pipe.expireat(count_key(day, client), resets_at + datetime.timedelta(days=1))
                 if reservation is not None and reservation.member is not None:
-                    pipe.zrem(_reserved_key(reservation.day, client), reservation.member)
+                    pipe.zrem(reserved_key(reservation.day, client), reservation.member)
                 stored = (await pipe.execute())[0]
             self._see((day, client), int(stored))
 
@@ -335,37 +276,10 @@ class DailyQuota:
 async def _read(r: redis.Redis, day: datetime.date, client: str) -> tuple[int, int]:
     """The day's count in Redis, and the tokens its reservations hold."""
     async with r.pipeline(transaction=False) as pipe:
-        pipe.get(_key(day, client))
-        pipe.zrangebyscore(_reserved_key(day, client), "(" + str(round(time.time() * 1000)), "+inf")
+        pipe.get(count_key(day, client))
+        pipe.zrangebyscore(reserved_key(day, client), "(" + str(round(time.time() * 1000)), "+inf")
         stored, members = await pipe.execute()
     return int(stored or 0), sum(int(member.rpartition(b":")[2]) for member in members)
-
-
-def _refused(used: int, others: int, tokens: int, limit: int) -> bool:
-    return used >= limit or (others > 0 and used + others + tokens > limit)
-
-
-def _refusal(limit: int, used: int, resets_at: datetime.datetime) -> ChatError:
-    if used < limit:  # the answers in progress may take the rest
-        return ChatError(catalogue.QUOTA_RESERVED, limit=limit, retry_after=RESERVED_RETRY_AFTER)
-    wait = resets_at - datetime.datetime.now(datetime.UTC)
-    seconds = max(1, math.ceil(wait.total_seconds()))
-    return ChatError(
-        catalogue.QUOTA_EXCEEDED, limit=limit, resets_at=resets_at, wait=_duration(seconds), retry_after=seconds
-    )
-
-
-def _key(day: datetime.date, client: str) -> str:
-    return f"chat:quota:{day.isoformat()}:{client}"
-
-
-def _reserved_key(day: datetime.date, client: str) -> str:
-    return f"chat:quota-reserved:{day.isoformat()}:{client}"
-
-
-def _duration(seconds: int) -> str:
-    hours, minutes = divmod(math.ceil(seconds / 60), 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 quota_key = web.AppKey("quota_key", DailyQuota)

@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 
 from chat.access.control import access_control
-from chat.access.sign_in import SignInThrottle
+from chat.access.sign_in_throttle import SignInThrottle
 from chat.access.state import AccessState, access_state_key
 from chat.accounting.metrics import ChatMetrics, metrics_key
 from chat.accounting.outcome import observers_key
