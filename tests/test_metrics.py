@@ -196,6 +196,8 @@ def test_the_metrics_clients_setting_is_checked() -> None:
         Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "token:prometheus"})
     with pytest.raises(SettingsError, match="CHAT_METRICS_CLIENTS"):
         Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "group:ops"})
+    with pytest.raises(SettingsError, match=r"CHAT_METRICS_CLIENTS .* not '10\.0\.0\.0/33'"):
+        Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "10.0.0.0/33"})  # a network, not a name
     settings = Settings.from_env({**base, "CHAT_METRICS_CLIENTS": "ada, 10.0.0.0/8, user:bob"})
     assert settings.metrics_clients == ("user:ada", "10.0.0.0/8", "user:bob")
 

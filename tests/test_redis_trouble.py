@@ -130,6 +130,7 @@ async def test_a_server_process_chats_with_a_unix_socket_redis(
         "redis://:hunter2@cache.example:hunter2/0",
         "redis://cache.example:6379/0?socket_timeout=hunter2",
         "unix:///s?db=hunter2",
+        "unix://",  # no socket path
     ],
 )
 def test_a_redis_url_the_libraries_refuse_is_one_line(start_up: StartUp, url: str) -> None:

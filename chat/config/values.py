@@ -84,8 +84,9 @@ def proxy_secret(secret: str) -> str:
 
 
 def metrics_client(item: str) -> str:
-    """An address or network (kept as written), else a user or token name as `usage_admin` takes it."""
-    for form in (network, usage_admin):
+    """An address or network (kept as written), else a user or token name as `usage_admin` takes it.
+    An item with a prefix length is meant as a network: a wrong one is refused, not taken as a name."""
+    for form in (network,) if "/" in item else (network, usage_admin):
         try:
             return form(item)
         except ValueError:
@@ -145,8 +146,11 @@ def credentials(item: str | tuple[str, str]) -> tuple[str, str]:
 
 def redis_url(url: str) -> str:
     # Never quoted, nor the library's reason: it may hold a password.
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("must be a redis://, rediss:// (TLS) or unix:// URL")
+    if parts.scheme == "unix" and not parts.path:
+        raise ValueError("must name the socket's path: unix:///path/to/socket")
     try:
         redis_connection.parse_url(url)  # type: ignore[no-untyped-call]
     except ValueError:
