@@ -151,14 +151,18 @@ def _groups(value: object, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _client(name: str, where: str) -> str:
-    """`ada` or `user:ada` for a user, `token:ci` for a named token: kept as the client identity."""
+def client_identity(name: str) -> str | None:
+    """`ada` or `user:ada` for a user, `token:ci` for a named token: the client identity, else None."""
     kind, colon, rest = name.partition(":")
     if not colon:
         kind, rest = "user", name
-    if kind not in ("user", "token") or not rest:
+    return f"{kind}:{rest}" if kind in ("user", "token") and rest else None
+
+
+def _client(name: str, where: str) -> str:
+    if (identity := client_identity(name)) is None:
         raise ValueError(f"{where}: keys must be user names or token:NAME, not {name!r}")
-    return f"{kind}:{rest}"
+    return identity
 
 
 # The preset of pages and requests that name none: `create_app(settings, preset=...)` or CHAT_DEFAULT_PRESET.

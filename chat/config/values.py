@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from redis import connection as redis_connection
 
 from chat.config.fields import shown
-from chat.config.presets import PRESET_NAME
+from chat.config.presets import PRESET_NAME, client_identity
 
 V1 = "v1"  # Azure's versionless API: https://NAME.openai.azure.com/openai/v1/
 # The oldest dated version that reasoning models (the gpt-5 family, o-series) accept on the classic path.
@@ -68,12 +68,9 @@ def token(item: str) -> str:
 
 def usage_admin(item: str) -> str:
     """A user name (`ada`, `user:ada`) or a token's name (`token:ci`), kept as the client identity."""
-    kind, colon, name = item.partition(":")
-    if not colon:
-        kind, name = "user", item
-    if kind not in ("user", "token") or not name:
+    if (identity := client_identity(item)) is None:
         raise ValueError(f"must hold user names or token:NAME, not {shown(item)}")
-    return f"{kind}:{name}"
+    return identity
 
 
 def proxy_secret(secret: str) -> str:

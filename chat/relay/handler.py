@@ -30,7 +30,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
             messages = with_system_prompt(chat.messages, chat.system_prompt)
             await scope.admit(messages, chat.max_tokens or settings.token_ceiling)
             answer = request.app[upstream_key].answer(chat.deployment, messages, chat.max_tokens, chat.reasoning_effort)
-            completion = scope.asking(answer, chat.deployment, messages)
+            completion = scope.asking(answer, chat.deployment)
             del chat, messages, answer  # the completion holds the conversation until it is sent, and no longer
             async with completion as upstream:
                 sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)

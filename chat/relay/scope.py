@@ -76,11 +76,10 @@ class ChatScope:
         if (quota := self._app[quota_key]).enabled:
             await quota.settle(self.outcome)
 
-    def asking(self, completion: CompletionStream, deployment: str, messages: list[Message]) -> CompletionStream:
+    def asking(self, completion: CompletionStream, deployment: str) -> CompletionStream:
         """The upstream request about to be made: the outcome records what it costs and how it went."""
         self._completion = completion
         self.outcome.deployment = deployment
-        self.outcome.prompt_chars = sum(len(message["content"]) for message in messages)
         return completion
 
     def resumed_after_shutdown(self) -> bool:
