@@ -21,6 +21,8 @@ from chat import Settings
 from . import report
 from .answers import BenchSimulator
 from .load import Target
+from .per_stream import PerStreamPlan, PerStreamRuns, per_stream_text
+from .per_stream import measure as measure_per_stream
 from .processes import RelayProcess, raise_fd_limit
 from .profile import Profile, sample
 from .scenarios import AbortPlan, AbortRun, Bench, LoadRun, SaturationStep, Scenario
@@ -39,13 +41,15 @@ SMOKE_ABORTS = AbortPlan(5, spread=0.1, settle=0.5)  # the relay closes its upst
 MEMORY = MemoryPlan(100, runs=3)
 SMOKE_MEMORY = MemoryPlan(10, runs=1)
 SATURATION_BUDGET = 60.0  # seconds
+PER_STREAM = PerStreamPlan()
+SMOKE_PER_STREAM = PerStreamPlan(streams=20, words=20, rounds=1)
 
 
 def progress(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-async def benchmark(smoke: bool, profile: bool) -> int:
+async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -> int:
     fd_limit = raise_fd_limit()
     scenarios = SMOKE if smoke else FULL
     abort_plan = SMOKE_ABORTS if smoke else ABORTS
@@ -54,6 +58,7 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None, shutdown_timeout=5)
     await runner.setup()
     runs: list[LoadRun] = []
+    per_stream: PerStreamRuns | None = None
     aborts: list[AbortRun] = []
     memory: list[MemoryRun] = []
     memory_plan = SMOKE_MEMORY if smoke else MEMORY
@@ -65,11 +70,12 @@ async def benchmark(smoke: bool, profile: bool) -> int:
         async with contextlib.AsyncExitStack() as stack:
             relay = RelayProcess("relay", ["server.py"], upstream + "/", simulator.api_key)
             naive = RelayProcess("naive", ["-m", "bench.naive_relay"], upstream + "/", simulator.api_key)
-            stack.push_async_callback(relay.stop)
-            stack.push_async_callback(naive.stop)
+            byte_copy = RelayProcess("byte-copy", ["-m", "bench.byte_copy"], upstream + "/", simulator.api_key)
+            for child in (relay, naive, byte_copy):
+                stack.push_async_callback(child.stop)
             async with asyncio.TaskGroup() as starting:  # about a second each: side by side
-                starting.create_task(relay.start())
-                starting.create_task(naive.start())
+                for child in (relay, naive, byte_copy):
+                    starting.create_task(child.start())
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
@@ -83,6 +89,17 @@ async def benchmark(smoke: bool, profile: bool) -> int:
             )
             progress(f"upstream {upstream}, relay pid {relay.pid}, naive relay pid {naive.pid}, fd limit {fd_limit}")
             await bench.warm_up()
+            byte_copy_target = Target("byte-copy", byte_copy.url, direct=True, api_key=simulator.api_key)
+            await bench.warm_up_one(byte_copy_target)
+            progress("per stream: CPU and the burst start, byte-copy / relay / naive, alternating")
+            per_stream = await measure_per_stream(
+                bench,
+                [(byte_copy_target, byte_copy), *bench.relays],
+                SMOKE_PER_STREAM if smoke else PER_STREAM,
+            )
+            if only_per_stream:
+                print(per_stream_text(per_stream))
+                return 0
             for scenario in scenarios:
                 for target, process in bench.targets:
                     progress(f"{scenario.name} -> {target.name}")
@@ -105,6 +122,9 @@ async def benchmark(smoke: bool, profile: bool) -> int:
     print(report.machine())
     print()
     print(report.load_table(runs))
+    print()
+    if per_stream is not None:
+        print(per_stream_text(per_stream))
     print()
     print("client aborts: upstream stream end (at the simulator) minus the client's close")
     print()
@@ -145,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-profile", dest="profile", action="store_false", help="skip the py-spy profile of the 100-stream run"
     )
+    parser.add_argument(
+        "--per-stream", action="store_true", help="only CPU per stream and the burst start (about 30 s)"
+    )
     args = parser.parse_args(argv)
-    return asyncio.run(benchmark(args.smoke, args.profile))
+    return asyncio.run(benchmark(args.smoke, args.profile, args.per_stream))
 
 
 if __name__ == "__main__":

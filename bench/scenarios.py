@@ -162,10 +162,13 @@ class Bench:
         return self.simulator.requests[since:]
 
     async def warm_up(self) -> None:
-        self.simulator.token_delay = self.simulator.first_token_delay = 0.0
         for target, _ in self.targets:
-            for number in range(3):
-                await stream_many(self.session, target, [question(f"warm-{target.name}", number, 20)], 10)
+            await self.warm_up_one(target)
+
+    async def warm_up_one(self, target: Target) -> None:
+        self.simulator.token_delay = self.simulator.first_token_delay = 0.0
+        for number in range(3):
+            await stream_many(self.session, target, [question(f"warm-{target.name}", number, 20)], 10)
 
     async def run(self, scenario: Scenario, target: Target, process: RelayProcess | None) -> LoadRun:
         self.simulator.token_delay = scenario.token_delay

@@ -20,6 +20,7 @@ from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.internals.private_api import aiohttp_response_of
 from chat.upstream.client import SignInFailed
+from chat.upstream.deadline import ReadDeadline
 from chat.upstream.events import Finished, StreamEvent, TextDelta
 from chat.upstream.failures import (
     TRANSPORT_ERRORS,
@@ -178,27 +179,32 @@ class CompletionStream:
 
     async def _read(self, body: AsyncIterator[bytes]) -> AsyncGenerator[StreamEvent, None]:
         reader = self._reader()
-        wait = self._first_token_timeout  # a reasoning model may think silently for minutes
-        while True:
-            try:
-                async with asyncio.timeout(wait):
+        # A reasoning model may think silently for minutes; once the answer has begun, a long
+        # silence is a stall.
+        with ReadDeadline(self._first_token_timeout) as deadline:
+            while True:
+                deadline.begin()
+                try:
                     raw = await anext(body)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise stalled() from None
-            except TRANSPORT_ERRORS as error:
-                raise failure_of_transport(error) from error
-            events = reader.feed(raw)
-            self.chunks = reader.chunks
-            for event in events:
-                if isinstance(event, TextDelta):
-                    wait = self._read_timeout  # the answer has begun: a long silence now is a stall
-                yield event
-            if reader.failure:
-                raise reader.failure
-            if reader.done:
-                break
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    if deadline.expired():
+                        raise stalled() from None
+                    raise
+                except TRANSPORT_ERRORS as error:
+                    raise failure_of_transport(error) from error
+                deadline.end()
+                events = reader.feed(raw)
+                self.chunks = reader.chunks
+                for event in events:
+                    if isinstance(event, TextDelta):
+                        deadline.shorten(self._read_timeout)
+                    yield event
+                if reader.failure:
+                    raise reader.failure
+                if reader.done:
+                    break
         yield reader.finished()
 
 
