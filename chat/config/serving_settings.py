@@ -33,8 +33,10 @@ class ServingSettings:
     max_message_chars: int = setting(32_000, "CHAT_MAX_MESSAGE_CHARS", 1, 10_000_000, help="characters per message")
     max_total_chars: int = setting(200_000, "CHAT_MAX_TOTAL_CHARS", 1, 50_000_000, help="characters per conversation")
     max_streams: int = setting(
-        1000, "CHAT_MAX_STREAMS", 1, 1_000_000, help="open answers in all (429 `server_busy` beyond)"
-    )
+        1000, "CHAT_MAX_STREAMS", 1, 1_000_000,
+        help="open answers in all (503 `server_busy` beyond); each holds two file descriptors, so beyond what the "
+        "open-file limit holds they get 503 too, and start-up warns",
+    )  # fmt: skip
     max_streams_per_client: int = setting(
         10, "CHAT_MAX_STREAMS_PER_CLIENT", 1, 1_000_000, help="open answers per client (429 `too_many_streams` beyond)"
     )

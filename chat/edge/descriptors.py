@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from chat.internals.private_api import accept_stops_at_shortage
+from chat.state.descriptor_budget import SHORTAGE, open_file_limit
 
 try:
     import resource
@@ -27,8 +27,6 @@ except ImportError:  # Windows: no limit to raise
 
 log = logging.getLogger("chat.descriptors")
 
-# What accept() fails with when the process or the system has no descriptor (or buffer) left.
-SHORTAGE = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 LOG_INTERVAL = 60.0  # seconds over which repeated shortages make one line
 
 
@@ -48,10 +46,6 @@ def raise_open_file_limit() -> tuple[int, int]:
     except (ValueError, OSError):
         return (soft, soft)
     return (soft, hard)
-
-
-def open_file_limit() -> int:
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0] if resource is not None else 0
 
 
 class DescriptorShortage:

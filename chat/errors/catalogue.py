@@ -216,12 +216,17 @@ TOO_MANY_STREAMS = _one(
     when="the client already has `CHAT_MAX_STREAMS_PER_CLIENT` answers streaming; `Retry-After`",
     what_to_do="Wait for an answer to finish, or stop one.",
 )
-SERVER_BUSY = _one(
+_server_busy = _code(
     "server_busy",
-    429,
-    "The server is answering as many chats as it can. Try again in a few seconds.",
-    when="the server already streams `CHAT_MAX_STREAMS` answers; `Retry-After`",
-    what_to_do="Try again after `retry_after` seconds; or raise `CHAT_MAX_STREAMS`, or add workers.",
+    503,
+    when="the server already streams `CHAT_MAX_STREAMS` answers, or as many as its open-file limit holds (two "
+    "descriptors each, and a spare), or a connection to the model service found no descriptor left; `Retry-After`",
+    what_to_do="Try again after `retry_after` seconds; or raise `CHAT_MAX_STREAMS` or the service's open-file limit "
+    "(`LimitNOFILE`), or add workers.",
+)
+SERVER_BUSY = _says(_server_busy, "The server is answering as many chats as it can. Try again in a few seconds.")
+SERVER_OUT_OF_DESCRIPTORS = _says(
+    _server_busy, "The server has no room for another connection right now. Try again in a few seconds."
 )
 _quota_exceeded = _code(
     "quota_exceeded",

@@ -15,6 +15,7 @@ from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.listen import cannot_listen, url
 from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
+from chat.state.descriptor_budget import descriptor_warning
 
 
 def ready_line(settings: Settings) -> str:
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     before, after = raise_open_file_limit()  # each connection holds a file descriptor
     if after > before:
         logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)
+    if too_few := descriptor_warning(settings.max_streams):
+        logging.getLogger("chat").warning(too_few)
     if warning := exposure_warning(settings):
         print(warning, file=sys.stderr, flush=True)
     ready = ready_line(settings)

@@ -7,6 +7,7 @@ The server keeps no per-user state, so any worker (or machine) can answer any re
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from chat.config.environment import read_environment, unknown_variables
 from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.process import create_process_app, run_options
+from chat.state.descriptor_budget import descriptor_warning
 
 
 async def app_runner() -> web.AppRunner:
@@ -27,6 +29,8 @@ async def app_runner() -> web.AppRunner:
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
     raise_open_file_limit()  # each connection holds a file descriptor
+    if too_few := descriptor_warning(settings.max_streams):
+        logging.getLogger("chat").warning(too_few)  # from each worker: each has its own limit
     options = run_options(settings)
     options.pop("access_log")  # gunicorn's own access log settings apply
     return web.AppRunner(create_process_app(settings), **options)

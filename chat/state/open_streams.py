@@ -28,9 +28,11 @@ from limits.errors import ConfigurationError
 from chat.config.settings import Settings
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
+from chat.state.descriptor_budget import fitting_streams_now
 from chat.state.shared_state import SharedState, Unavailable, configuration_error, limits_uri
 
 KEY_PREFIX = "chat"
+READ_NOW = -1  # the streams that fit, read from the process's limit and descriptors as it starts
 
 # Atomically: forget expired leases, then take one if the client and everyone are below their limits.
 # KEYS: the client's leases, everyone's leases. ARGV: lease, ttl in ms, max per client, max in all.
@@ -69,8 +71,14 @@ return 0
 class OpenStreams:
     """One registry of the streams being answered, counted per client and in all."""
 
-    def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
+    def __init__(
+        self, settings: Settings, shared: SharedState | None = None, *, fitting: int | None = READ_NOW
+    ) -> None:
+        """`fitting`: how many open streams this process's descriptors hold (None: no limit); by
+        default as its open-file limit and the descriptors open now say."""
         self._max_streams = settings.max_streams
+        # Per process even with Redis: the descriptors are this process's own.
+        self._fitting = fitting_streams_now() if fitting == READ_NOW else fitting
         self._max_per_client = settings.max_streams_per_client
         self._lease_ttl_ms = round(settings.stream_lease_seconds * 1000)
         self._shared = shared or SharedState(None)
@@ -106,6 +114,8 @@ class OpenStreams:
     async def admit(self, client: str) -> AsyncIterator[None]:
         """Hold one of the client's stream places for the calling task; 429 when none is free."""
         await self._count_request(client)
+        if self._fitting is not None and len(self._tasks) >= self._fitting:
+            raise _out_of_descriptors()
         lease = await self._take_place(client)
         task = asyncio.current_task()
         assert task is not None
@@ -225,6 +235,10 @@ def _too_many_streams(held: int) -> ChatError:
 
 def _server_busy() -> ChatError:
     return ChatError(catalogue.SERVER_BUSY, retry_after=5)
+
+
+def _out_of_descriptors() -> ChatError:
+    return ChatError(catalogue.SERVER_OUT_OF_DESCRIPTORS, retry_after=5)
 
 
 open_streams_key = web.AppKey("open_streams_key", OpenStreams)

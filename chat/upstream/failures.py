@@ -15,9 +15,11 @@ from chat.config.endpoints import EndpointConfig
 from chat.config.settings import Settings
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
+from chat.state.descriptor_budget import SHORTAGE, upstream_shortages
 from chat.upstream.sse_decoder import MAX_EVENT_BYTES
 
 DEFAULT_RETRY_AFTER = 5
+SHORTAGE_RETRY_AFTER = 5  # seconds: streams end and give their descriptors back
 
 TRANSPORT_ERRORS = (httpx2.HTTPError, aiohttp.ClientError)
 
@@ -61,6 +63,27 @@ class HostNotFound(openai.APIConnectionError):
         super().__init__(message=f"The host {request.url.host!r} cannot be resolved.", request=request)
 
 
+class OutOfDescriptors(openai.APIError):
+    """A connect to the model service found no file descriptor (or buffer) left in this process or
+    system. An SDK error of our own, raised by the transport (`client.py`), so that the SDK neither
+    retries it (its backoff imported a module, which itself failed with `EMFILE`: a bare 500) nor
+    calls it a timeout, and not a connection error, so that the endpoint is not taken for failing."""
+
+    def __init__(self, request: httpx2.Request) -> None:
+        super().__init__("No file descriptor left to connect to the model service.", request, body=None)
+
+
+def out_of_descriptors(error: BaseException) -> bool:
+    """Whether a connection failed for want of a descriptor or buffer, as the exception chain says
+    (the SDK's transport reports it as a connect timeout)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in SHORTAGE:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def failure_before_stream(
     error: openai.APIError,
     names: SettingNames | None = None,
@@ -70,6 +93,9 @@ def failure_before_stream(
     """An SDK error (after its own retries), before any byte of the answer; `endpoint` is the one
     that failed last, `deployment` the name it was asked for."""
     names = names or SettingNames()
+    if isinstance(error, OutOfDescriptors):
+        upstream_shortages.shortage()
+        return ChatError(catalogue.SERVER_OUT_OF_DESCRIPTORS, retry_after=SHORTAGE_RETRY_AFTER)
     if isinstance(error, openai.APIConnectionError) and unresolved(error):
         host = endpoint.host if endpoint is not None else error.request.url.host
         return ChatError(catalogue.UPSTREAM_UNRESOLVED, host=host, setting=names.endpoint)
