@@ -153,3 +153,51 @@ def aiohttp_response_of(response: httpx2.Response) -> aiohttp.ClientResponse | N
     stream = getattr(response.stream, "_stream", response.stream)  # inside httpx2's BoundAsyncStream
     raw = getattr(stream, "_aiohttp_response", None)  # the SDK's vendored httpx_aiohttp stream
     return raw if isinstance(raw, aiohttp.ClientResponse) else None
+
+
+def keep_only_headers(response: httpx2.Response, kept: frozenset[str]) -> None:
+    """Keep, of an open streaming response, only the headers named in `kept` (lower case), once in
+    httpx2's response and once in aiohttp's under it, and none of the request's.
+
+    The SDK's transport keeps the response headers three times over (aiohttp's raw pairs, its
+    CIMultiDict, and httpx2's copy) and aiohttp's `request_info` keeps every request header: for an
+    answer that streams for minutes, a few kilobytes per open stream that nothing reads again.
+    aiohttp has no public way to drop them; `_raw_headers`, `_headers` and `_request_info` are what
+    its `raw_headers`, `headers` and `request_info` properties read, and `_cache` where they keep it.
+    """
+    pairs = [(name, value) for name, value in response.headers.multi_items() if name.lower() in kept]
+    response.headers = httpx2.Headers(pairs)
+    raw = aiohttp_response_of(response)
+    if raw is None:
+        return
+    for cached in ("headers", "raw_headers", "request_info"):  # properties that keep what they read
+        raw._cache.pop(cached, None)
+    raw._raw_headers = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
+    raw._headers = _headers_like(raw._headers, pairs)
+    info = raw._request_info
+    raw._request_info = aiohttp.RequestInfo(info.url, info.method, _headers_like(info.headers, []), info.real_url)
+
+
+def _headers_like(headers: Any, pairs: list[tuple[str, str]]) -> Any:
+    """A read-only headers mapping of aiohttp's own type (multidict's) holding just `pairs`."""
+    copy = headers.copy()
+    copy.clear()
+    copy.extend(pairs)
+    return type(headers)(copy)
+
+
+def end_read_timer(response: httpx2.Response) -> None:
+    """Stop the transport's own read timeout for the rest of an open streaming response.
+
+    aiohttp's `sock_read` timer is cancelled and scheduled again on every read: a timer per open
+    stream and a new one per chunk. Once the answer has begun the stream keeps its own first-token
+    and stall deadlines (chat/upstream/stream.py), so this one only repeats them. The protocol's
+    `read_timeout` and `start_timeout()` are public on aiohttp's `ResponseHandler`, which is not;
+    the next request on the same connection sets its timeout afresh.
+    """
+    raw = aiohttp_response_of(response)
+    connection = raw.connection if raw is not None else None
+    protocol = connection.protocol if connection is not None else None
+    if protocol is not None:
+        protocol.read_timeout = None
+        protocol.start_timeout()

@@ -13,9 +13,14 @@ from aiohttp import web
 from chat.config.endpoints import V1_PATH, EndpointConfig
 from chat.config.settings import Settings
 from chat.config.values import V1
-from chat.upstream.failures import HostNotFound, unresolved
+from chat.internals.private_api import end_read_timer, keep_only_headers
+from chat.upstream.failures import HostNotFound, OutOfDescriptors, out_of_descriptors, unresolved
 
 TokenProvider = Callable[[], Awaitable[str]]
+
+# What an answer that has begun still reads of its response's headers (chat/upstream/stream.py), and
+# what the SDK logs (x-request-id); the rest is dropped once the answer streams.
+HEADERS_READ_WHILE_STREAMING = frozenset({"content-type", "content-encoding", "x-request-id"})
 
 
 class SignInFailed(Exception):
@@ -63,16 +68,24 @@ def create_client(
 
 
 class _HttpClient(openai.DefaultAioHttpClient):
-    """The SDK's aiohttp client, telling a host name that does not resolve from other connection
-    failures at once: the SDK would retry it (with its backoff) and then call it a timeout."""
+    """The SDK's aiohttp client, telling a host name that does not resolve, and a connect that found
+    no file descriptor, from other connection failures at once: the SDK would retry them (with its
+    backoff) and then call them a timeout. An answer that streams keeps only the headers it reads."""
 
     async def send(self, request: httpx2.Request, **options: Any) -> httpx2.Response:
         try:
-            return await super().send(request, **options)
+            response = await super().send(request, **options)
         except httpx2.TransportError as error:
             if unresolved(error):
                 raise HostNotFound(request) from error
+            if out_of_descriptors(error):
+                raise OutOfDescriptors(request) from error
             raise
+        # Only an answer that streams: a refusal's headers (retry-after, its request id) are still read.
+        if response.is_success and response.headers.get("content-type", "").startswith("text/event-stream"):
+            keep_only_headers(response, HEADERS_READ_WHILE_STREAMING)
+            end_read_timer(response)
+        return response
 
 
 def v1_base_url(endpoint: str) -> str:
