@@ -49,7 +49,9 @@ def memory_kib(pid: int | str, field: str) -> int:
 class RelayProcess:
     """`python <argv> --port P` with the upstream's settings in its environment; killed on exit (or `stop()`)."""
 
-    def __init__(self, name: str, argv: list[str], upstream_url: str, api_key: str) -> None:
+    def __init__(
+        self, name: str, argv: list[str], upstream_url: str, api_key: str, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,6 +62,7 @@ class RelayProcess:
             "AZURE_OPENAI_ENDPOINT": upstream_url,
             "AZURE_OPENAI_API_KEY": api_key,
             "AZURE_OPENAI_DEPLOYMENT": "bench",
+            **(env or {}),
         }
         self._log = tempfile.TemporaryFile()
         self._process: asyncio.subprocess.Process | None = None
