@@ -26,6 +26,7 @@ from .per_stream import measure as measure_per_stream
 from .processes import RelayProcess, raise_fd_limit
 from .profile import Profile, sample
 from .scenarios import AbortPlan, AbortRun, Bench, LoadRun, SaturationStep, Scenario
+from .thinking import ThinkingPlan, ThinkingRun, measure_thinking, thinking_text
 from .worst_case import MemoryPlan, MemoryRun, measure_memory, memory_text
 
 ONE = Scenario("1 stream", 1, words=10, token_delay=0.01, rounds=60)
@@ -43,6 +44,8 @@ SMOKE_MEMORY = MemoryPlan(10, runs=1)
 SATURATION_BUDGET = 60.0  # seconds
 PER_STREAM = PerStreamPlan()
 SMOKE_PER_STREAM = PerStreamPlan(streams=20, words=20, rounds=1)
+THINKING = ThinkingPlan(10_000)
+SMOKE_THINKING = ThinkingPlan(100, wave=100, hold=0.2, warm_up=5)
 
 
 def progress(text: str) -> None:
@@ -118,6 +121,7 @@ async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -
             memory = await measure_memory(simulator, session, upstream + "/", memory_plan)
     finally:
         await runner.cleanup()
+    thought = await thinking(smoke)  # with the other relays stopped: its own simulator and relay
 
     print(report.machine())
     print()
@@ -138,8 +142,32 @@ async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -
         print()
         print(report.profile_text(spied))
     print()
+    print(thinking_text(thought))
+    print()
     print(report.verdicts(runs, aborts, steps, HUNDRED.name, ONE.name, SLOW.name))
-    return _exactness(runs, aborts)
+    print(report.thinking_verdicts(thought))
+    status = _exactness(runs, aborts)
+    if not thought.sound:
+        print(f"thinking streams: FAILED: answers other than 200 and 503 server_busy: {dict(thought.other)}")
+        return 1
+    return status
+
+
+async def thinking(smoke: bool) -> ThinkingRun:
+    plan = SMOKE_THINKING if smoke else THINKING
+    progress(f"thinking streams: {plan.streams:,} reasoning answers thinking in silence, held open in one relay")
+    return await measure_thinking(plan)
+
+
+async def thinking_only(smoke: bool) -> int:
+    raise_fd_limit()
+    run = await thinking(smoke)
+    print(report.machine())
+    print()
+    print(thinking_text(run))
+    print()
+    print(report.thinking_verdicts(run))
+    return 0 if run.sound else 1
 
 
 def _exactness(runs: list[LoadRun], aborts: list[AbortRun]) -> int:
@@ -168,7 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-stream", action="store_true", help="only CPU per stream and the burst start (about 30 s)"
     )
+    parser.add_argument(
+        "--thinking",
+        action="store_true",
+        help="only 10,000 thinking streams held open in one relay (about a minute; with --smoke, 100)",
+    )
     args = parser.parse_args(argv)
+    if args.thinking:
+        return asyncio.run(thinking_only(args.smoke))
     return asyncio.run(benchmark(args.smoke, args.profile, args.per_stream))
 
 

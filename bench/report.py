@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .profile import Profile
 from .scenarios import DELAY_LIMIT, AbortRun, LoadRun, SaturationStep, percentile
+from .thinking import ThinkingRun
+from .thinking import thinking_verdicts as thinking_goals
 
 MS = 1000.0
 
@@ -254,6 +256,11 @@ def verdicts(
                 f"(p95 added delay < {DELAY_LIMIT * MS:.0f} ms, all exact, upstream rate >= 90% of direct)"
             )
     return "\n".join(lines)
+
+
+def thinking_verdicts(run: ThinkingRun) -> str:
+    """The thinking streams' goals (issue 20, goal 3), each with the figure measured in this run."""
+    return "\n".join(_verdict(met, text) for met, text in thinking_goals(run))
 
 
 def _verdict(met: bool, text: str) -> str:

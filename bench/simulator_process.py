@@ -14,6 +14,8 @@ import sys
 
 from aiohttp import web
 
+from chat.run.children import free_port
+
 from .answers import BenchSimulator
 from .processes import ROOT, raise_fd_limit
 
@@ -30,7 +32,7 @@ async def serve(port: int, profile: str, thinking_time: float) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        print(f"{READY}127.0.0.1:{runner.addresses[0][1]}/ key {simulator.api_key}", flush=True)
+        print(f"{READY}127.0.0.1:{runner.addresses[0][1]}/", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -40,13 +42,14 @@ class SimulatorProcess:
     """`python -m bench.simulator_process` on a free loopback port; killed by `stop()`."""
 
     def __init__(self, profile: str, thinking_time: float) -> None:
+        self.port = free_port()  # known before it starts, so that a relay may start beside it
         self._argv = [
-            sys.executable, "-m", "bench.simulator_process",
+            sys.executable, "-m", "bench.simulator_process", "--port", str(self.port),
             "--profile", profile, "--thinking-time", str(thinking_time),
         ]  # fmt: skip
         self._process: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self.api_key = ""
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.api_key = BenchSimulator().api_key
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
@@ -60,8 +63,6 @@ class SimulatorProcess:
         if not line.startswith(READY):
             await self.stop()
             raise RuntimeError(f"the simulator did not start: {line!r}")
-        address, _, self.api_key = line.removeprefix("simulator on ").strip().partition(" key ")
-        self.url = address
 
     async def stop(self) -> None:
         process = self._process

@@ -96,18 +96,17 @@ async def open_in_waves(holder: StreamHolder, first: int, count: int) -> None:
 
 async def measure(streams: int, top: int) -> str:
     simulator = SimulatorProcess("reasoning", THINKING_TIME)
-    await simulator.start()
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            base = Path(directory) / "snapshot"
-            env = {"BENCH_SNAPSHOT": str(base)}
-            traced = RelayProcess("traced relay", ["-m", "bench.traced_relay"], simulator.url, simulator.api_key, env)
-            async with (
-                traced as relay,
-                aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
-                ) as session,
-            ):
+    with tempfile.TemporaryDirectory() as directory:
+        base = Path(directory) / "snapshot"
+        env = {"BENCH_SNAPSHOT": str(base)}
+        relay = RelayProcess("traced relay", ["-m", "bench.traced_relay"], simulator.url, simulator.api_key, env)
+        try:
+            async with asyncio.TaskGroup() as starting:
+                starting.create_task(simulator.start())
+                starting.create_task(relay.start())
+            async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+            ) as session:
                 run = ThinkingRun(ThinkingPlan(2 * streams), 0, 2 * streams)
                 holder = StreamHolder(session, relay.url, run)
                 await open_in_waves(holder, 0, streams)
@@ -121,8 +120,9 @@ async def measure(streams: int, top: int) -> str:
                 await holder.close()
                 if run.opened != 2 * streams:
                     raise RuntimeError(f"only {run.opened} of {2 * streams} streams opened: {dict(run.other)}")
-    finally:
-        await simulator.stop()
+        finally:
+            await relay.stop()
+            await simulator.stop()
     per_stream = (second_rss - first_rss) / streams
     rss = f"RSS under tracemalloc: {per_stream:,.1f} KiB per stream from {streams:,} to {2 * streams:,}"
     return report(before, after, streams, top) + "\n\n" + rss

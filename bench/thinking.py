@@ -28,9 +28,7 @@ from .simulator_process import SimulatorProcess
 GOAL_KIB = 32.0  # RSS per open thinking stream
 HEALTH_GOAL = 0.050  # seconds, p50 and max
 THINKING_TIME = 3600.0  # longer than any run: the benchmark ends every stream itself
-WARM_UP = 20  # streams opened and ended before the idle RSS is read (lazy imports, first allocations)
 HEALTH_INTERVAL = 0.05  # seconds between /healthz probes, each on a new connection
-HOLD = 3.0  # seconds every stream stays open before the RSS is read
 OVERFLOW = 32  # streams offered beyond what the relay's descriptors hold: each must get 503, never a 500
 
 
@@ -38,6 +36,8 @@ OVERFLOW = 32  # streams offered beyond what the relay's descriptors hold: each 
 class ThinkingPlan:
     streams: int
     wave: int = 500  # opened at once, each wave once the last has its answers
+    hold: float = 3.0  # seconds every stream stays open before the RSS is read: timers and pings run
+    warm_up: int = 20  # streams opened and ended before the idle RSS is read (lazy imports, first allocations)
 
 
 @dataclasses.dataclass
@@ -172,16 +172,16 @@ async def measure_thinking(plan: ThinkingPlan) -> ThinkingRun:
     fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     run = ThinkingRun(plan, fd_limit, offered_count(plan, fd_limit))
     simulator = SimulatorProcess("reasoning", THINKING_TIME)
-    await simulator.start()
+    relay = RelayProcess("relay", ["server.py"], simulator.url, simulator.api_key)
     try:
-        async with (
-            RelayProcess("relay", ["server.py"], simulator.url, simulator.api_key) as relay,
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
-            ) as session,
-        ):
+        async with asyncio.TaskGroup() as starting:  # about a second each: side by side
+            starting.create_task(simulator.start())
+            starting.create_task(relay.start())
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+        ) as session:
             holder = StreamHolder(session, relay.url, dataclasses.replace(run, other=collections.Counter()))
-            await holder.open(0, WARM_UP)
+            await holder.open(0, plan.warm_up)
             await holder.close()
             run.idle_kib = relay.rss_kib()
             holder = StreamHolder(session, relay.url, run)
@@ -190,11 +190,12 @@ async def measure_thinking(plan: ThinkingPlan) -> ThinkingRun:
                 for first in range(0, run.offered, plan.wave):
                     await holder.open(first, min(plan.wave, run.offered - first))
                 run.open_seconds = time.monotonic() - started
-                await asyncio.sleep(HOLD)  # pings and timers run meanwhile
+                await asyncio.sleep(plan.hold)  # pings and timers run meanwhile
                 run.held_kib = relay.rss_kib()
                 run.relay_descriptors = descriptors_open(relay.pid)
             await holder.close()
     finally:
+        await relay.stop()
         await simulator.stop()
     return run
 
