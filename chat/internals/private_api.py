@@ -156,34 +156,39 @@ def aiohttp_response_of(response: httpx2.Response) -> aiohttp.ClientResponse | N
 
 
 def keep_only_headers(response: httpx2.Response, kept: frozenset[str]) -> None:
-    """Keep, of an open streaming response, only the headers named in `kept` (lower case), once in
-    httpx2's response and once in aiohttp's under it, and none of the request's.
+    """Keep, of an open streaming response, only the headers named in `kept` (lower case), in
+    httpx2's response, and none in aiohttp's under it nor of the request.
 
     The SDK's transport keeps the response headers three times over (aiohttp's raw pairs, its
     CIMultiDict, and httpx2's copy) and aiohttp's `request_info` keeps every request header: for an
-    answer that streams for minutes, a few kilobytes per open stream that nothing reads again.
-    aiohttp has no public way to drop them; `_raw_headers`, `_headers` and `_request_info` are what
-    its `raw_headers`, `headers` and `request_info` properties read, and `_cache` where they keep it.
+    answer that streams for minutes, a few kilobytes per open stream that nothing reads again (the
+    stream reads httpx2's headers; aiohttp's are read only to decode a body read whole, which a
+    stream never is). aiohttp has no public way to drop them; `_raw_headers`, `_headers` and
+    `_request_info` are what its `raw_headers`, `headers` and `request_info` properties read, and
+    `_cache` where they keep it. One empty mapping, read-only, serves every response.
     """
-    pairs = [(name, value) for name, value in response.headers.multi_items() if name.lower() in kept]
-    response.headers = httpx2.Headers(pairs)
+    response.headers = httpx2.Headers([pair for pair in response.headers.multi_items() if pair[0].lower() in kept])
     raw = aiohttp_response_of(response)
     if raw is None:
         return
     for cached in ("headers", "raw_headers", "request_info"):  # properties that keep what they read
         raw._cache.pop(cached, None)
-    raw._raw_headers = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
-    raw._headers = _headers_like(raw._headers, pairs)
+    none = _no_headers(raw._headers)
+    raw._raw_headers = ()
+    raw._headers = none
     info = raw._request_info
-    raw._request_info = aiohttp.RequestInfo(info.url, info.method, _headers_like(info.headers, []), info.real_url)
+    raw._request_info = aiohttp.RequestInfo(info.url, info.method, none, info.real_url)
 
 
-def _headers_like(headers: Any, pairs: list[tuple[str, str]]) -> Any:
-    """A read-only headers mapping of aiohttp's own type (multidict's) holding just `pairs`."""
-    copy = headers.copy()
-    copy.clear()
-    copy.extend(pairs)
-    return type(headers)(copy)
+_EMPTY_HEADERS: dict[type[Any], Any] = {}
+
+
+def _no_headers(headers: Any) -> Any:
+    """An empty read-only headers mapping of aiohttp's own type (multidict's, not imported here)."""
+    kind = type(headers)
+    if kind not in _EMPTY_HEADERS:
+        _EMPTY_HEADERS[kind] = kind(type(headers.copy())())
+    return _EMPTY_HEADERS[kind]
 
 
 def end_read_timer(response: httpx2.Response) -> None:
