@@ -1,13 +1,22 @@
-"""Scale-out: `python -m bench.scale_out` (about a minute).
+"""Scale-out: `python -m bench.scale_out` (two to four minutes; `--smoke`: about 20 seconds).
 
-gunicorn with 1 and then 2 workers (`chat.run.gunicorn_app:app_runner`, as docs/operations.md runs it), in
-front of the simulated upstream in this process, with and without a shared Redis:
+What one stream costs the server's processes, read from /proc, under gunicorn with 1, 2 and 4 workers
+(`chat.run.gunicorn_app:app_runner`, as docs/operations.md runs it), with and without a shared Redis,
+against `server.py` (one process) in the same run:
 
-- chunks relayed per second at saturation: many concurrent streams with no pause between tokens;
-- the latency the Redis checks add to each request (a stream place, the message rate, the quota):
-  time to first token of sequential requests, with Redis against without.
+- CPU per stream: the CPU seconds of every worker over a fixed load, divided by its streams; the
+  arbiter's and redis-server's apart. The load: 100 streams asked at once, 100 tokens each at 50 a
+  second (`scale_out_runs.FULL` says why not `python -m bench --per-stream`'s), and the same with 20
+  tokens, which splits a stream's cost into a part per request and a part per token;
+- Redis: the commands each stream costs (INFO commandstats) and the time they add to the first token
+  of requests sent one at a time;
+- memory: RSS per worker, warmed up and idle, and per open stream in the first load.
 
-Debian's redis-server must be installed (the test command installs it).
+The load generator and the simulated upstream run in this process, on the same cores as the workers:
+how many streams a second this machine carries says more about them than about the workers, so
+throughput is not measured here. CPU and memory per stream are: they are what transfers to a bigger
+machine (docs/operations.md, "Capacity"). Each set-up gets every load in turn, for alternating
+rounds; each figure is the median over its rounds.
 """
 
 from __future__ import annotations
@@ -15,172 +24,182 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import shutil
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from chat.run.children import environment_without_settings, free_port
-
 from .answers import BenchSimulator, question
-from .load import Target, stream_chat, stream_many
-from .processes import ROOT, UNLIMITED, raise_fd_limit
+from .load import StreamResult, Target, stream_chat
+from .per_stream import PerStreamPlan
+from .processes import cpu_seconds, memory_kib, raise_fd_limit
+from .scale_out_report import report
+from .scale_out_runs import FULL, SMOKE, Sample, ScaleOutPlan, SetUpRuns
+from .scenarios import Bench, Scenario, percentile
+from .server_group import RedisServer, ServerGroup, redis_server
 
-SATURATION_STREAMS = 200
-WORDS = 200
-LATENCY_STREAMS = 200
-
-
-@contextlib.asynccontextmanager
-async def redis_server() -> AsyncIterator[str]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    with tempfile.TemporaryDirectory() as directory:
-        process = await asyncio.create_subprocess_exec(
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            directory,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            await _until_listening(port)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            await process.wait()
+WARM_UP_STREAMS = 4  # per worker, at once
+WARM_UP_ROUNDS = 3
 
 
-@contextlib.asynccontextmanager
-async def gunicorn(workers: int, upstream: str, api_key: str, redis_url: str | None) -> AsyncIterator[str]:
-    port = free_port()
-    env = {
-        **environment_without_settings(),
-        **UNLIMITED,
-        "AZURE_OPENAI_ENDPOINT": upstream,
-        "AZURE_OPENAI_API_KEY": api_key,
-        "AZURE_OPENAI_DEPLOYMENT": "bench",
-        "CHAT_TOKENS_PER_DAY": "1000000000",  # a quota to check, never reached
-        **({"CHAT_REDIS_URL": redis_url} if redis_url else {}),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "chat.run.gunicorn_app:app_runner",
-        "--worker-class",
-        "aiohttp.GunicornWebWorker",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+class MostOpen:
+    """The workers' RSS at the moment most upstream streams were open at once, sampled as the load runs."""
+
+    def __init__(self, simulator: BenchSimulator, pids: list[int]) -> None:
+        self._simulator = simulator
+        self._pids = pids
+        self.streams = 0
+        self.rss_kib: int | None = None
+
+    async def watch(self) -> None:
+        while True:  # until cancelled
+            now = self._simulator.open_requests
+            if now and now >= self.streams:
+                self.streams, self.rss_kib = now, rss_kib(self._pids)
+            await asyncio.sleep(0.05)
+
+
+def rss_kib(pids: list[int]) -> int:
+    return sum(memory_kib(pid, "VmRSS") for pid in pids)
+
+
+def _stream_time(results: list[StreamResult]) -> float | None:
+    return percentile([r.text_reads[-1] - r.started for r in results if r.text_reads], 0.5)
+
+
+async def load(bench: Bench, runs: SetUpRuns, redis: RedisServer, scenario: Scenario) -> Sample:
+    group = runs.group
+    pids = group.worker_pids()
+    arbiter = group.arbiter_pid
+    cpu_before = [cpu_seconds(pid) for pid in pids]
+    arbiter_before = cpu_seconds(arbiter) if arbiter else 0.0
+    redis_before = await redis.counters() if group.redis else None
+    idle = rss_kib(pids)
+    most = MostOpen(bench.simulator, pids)
+    watching = asyncio.create_task(most.watch())
     try:
-        await _until_listening(port, path="/healthz")
-        yield f"http://127.0.0.1:{port}"
+        run = await bench.run(scenario, runs.target, None)
     finally:
-        process.terminate()
-        await process.wait()
+        watching.cancel()
+    if group.worker_pids() != pids:
+        raise RuntimeError(f"{group.name}: a worker was replaced during the load:\n{group.log_tail()}")
+    return Sample(
+        streams=len(run.results),
+        exact=run.exact,
+        worker_cpu=tuple(cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)),
+        arbiter_cpu=cpu_seconds(arbiter) - arbiter_before if arbiter else None,
+        redis=await redis.counters() - redis_before if redis_before is not None else None,
+        idle_rss_kib=idle,
+        open_rss_kib=most.rss_kib,
+        open_streams=most.streams,
+        stream_time=_stream_time(run.results),
+    )
 
 
-async def _until_listening(port: int, path: str | None = None) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # a child process of our own starting up
-        try:
-            if path is None:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                return
-            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
+async def warm_up(bench: Bench, runs: SetUpRuns, plan: PerStreamPlan) -> None:
+    """A few streams per worker, a few times: every worker has served (the SDK client made, the
+    connections to the upstream open), so that the first load is measured warm. Few, so that the
+    first load's RSS still shows what its streams hold, not a heap grown by the warm-up."""
+    streams = WARM_UP_STREAMS * max(1, runs.group.workers)
+    for number in range(WARM_UP_ROUNDS):
+        await bench.run(Scenario(f"warm-up {number}", streams, 20, plan.token_delay), runs.target, None)
+    runs.idle_worker_rss_kib = rss_kib(runs.group.worker_pids()) / max(1, runs.group.workers)
 
 
-async def saturation(session: aiohttp.ClientSession, url: str, label: str) -> float:
-    """Chunks relayed per second with SATURATION_STREAMS streams at once, every text checked."""
-    questions = [question(label, n, WORDS) for n in range(SATURATION_STREAMS)]
-    started = time.monotonic()
-    results = await stream_many(session, Target(label, url), questions, timeout=120)
-    wall = time.monotonic() - started
-    if not all(result.exact for result in results):
-        raise RuntimeError(f"{label}: {sum(not r.exact for r in results)} texts not exact")
-    return SATURATION_STREAMS * WORDS / wall
+async def first_tokens_ms(session: aiohttp.ClientSession, runs: SetUpRuns, count: int, round_number: int) -> int:
+    """Requests one at a time (the Redis checks' latency, not a queue's): appends each TTFT; returns
+    how many were not exact."""
+    wrong = 0
+    for number in range(count):
+        label = f"ttft-{runs.target.name}-{round_number}"
+        result = await stream_chat(session, runs.target, question(label, number, 3), timeout=10)
+        if result.exact and result.ttft is not None:
+            runs.first_tokens_ms.append(result.ttft * 1000)
+        else:
+            wrong += 1
+    return wrong
 
 
-async def first_token_ms(session: aiohttp.ClientSession, url: str, label: str) -> float:
-    """Median time to first token of sequential streams."""
-    times = []
-    for number in range(LATENCY_STREAMS):
-        result = await stream_chat(session, Target(label, url), question(label, number, 3), timeout=10)
-        if not result.exact or result.ttft is None:
-            raise RuntimeError(f"{label}: stream {number} not exact ({result.error})")
-        times.append(result.ttft * 1000)
-    return statistics.median(times)
-
-
-async def run() -> None:
+async def measure(plan: ScaleOutPlan) -> tuple[list[SetUpRuns], int]:
+    """Every set-up started side by side, then the loads in alternating rounds; and the texts not exact."""
     raise_fd_limit()
-    simulator = BenchSimulator()  # no pause between tokens: the relay is what saturates
-    runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None)
+    simulator = BenchSimulator()  # records nothing: its open requests are counted all the same
+    runner = web.AppRunner(simulator.app, handler_cancellation=True, access_log=None, shutdown_timeout=5)
     await runner.setup()
+    per = plan.load
+    long = Scenario(f"{per.streams}x{per.words}", per.streams, per.words, per.token_delay)
+    short = Scenario(f"{per.streams}x{plan.short_words}", per.streams, plan.short_words, per.token_delay)
+    wrong = 0
     try:
         await web.TCPSite(runner, "127.0.0.1", 0, backlog=2048).start()
         upstream = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session, redis_server() as redis_url:
-            rows = []
-            for workers in (1, 2):
-                for shared in (None, redis_url):
-                    label = f"{workers}w{'-redis' if shared else ''}"
-                    async with gunicorn(workers, upstream, simulator.api_key, shared) as url:
-                        await first_token_ms(session, url, label + "-warm")
-                        rows.append(
-                            (
-                                workers,
-                                shared is not None,
-                                await saturation(session, url, label),
-                                await first_token_ms(session, url, label),
-                            )
-                        )
+        async with contextlib.AsyncExitStack() as stack:
+            redis = await stack.enter_async_context(redis_server())
+            groups = [ServerGroup(0, upstream, simulator.api_key, None)] + [
+                ServerGroup(workers, upstream, simulator.api_key, shared)
+                for workers in plan.workers
+                for shared in (None, redis.url)
+            ]
+            stack.push_async_callback(_stop_all, groups)
+            progress(f"starting {', '.join(group.name for group in groups)}")
+            async with asyncio.TaskGroup() as starting:  # a few seconds each: side by side
+                for group in groups:
+                    starting.create_task(group.start())
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+                )
+            )
+            bench = Bench(simulator, session, Target("direct", upstream, direct=True, api_key=simulator.api_key), [])
+            found = [SetUpRuns(group) for group in groups]
+            for runs in found:
+                await warm_up(bench, runs, per)
+            for round_number in range(per.rounds):
+                progress(f"round {round_number + 1} of {per.rounds}")
+                for runs in found:
+                    runs.long.append(await load(bench, runs, redis, long))
+                    runs.short.append(await load(bench, runs, redis, short))
+                    wrong += await first_tokens_ms(session, runs, plan.sequential, round_number)
+            for runs in found:
+                runs.redis_fallbacks = runs.group.log_count(b"chat redis-unreachable")
     finally:
         await runner.cleanup()
-    print(f"gunicorn workers on {os.cpu_count()} cores; the simulated upstream and the load run in one more process")
-    print()
-    print("| workers | Redis | chunks/s at saturation | time to first token p50 (ms) |")
-    print("|---|---|---|---|")
-    for workers, redis, chunks, ttft in rows:
-        print(f"| {workers} | {'yes' if redis else 'no'} | {chunks:,.0f} | {ttft:.2f} |")
-    by = {(w, r): (c, t) for w, r, c, t in rows}
-    print()
-    print(f"Redis checks add {by[(1, True)][1] - by[(1, False)][1]:+.2f} ms per request (1 worker, p50)")
-    print(f"2 workers relay {by[(2, False)][0] / by[(1, False)][0]:.2f}x the chunks of 1 (without Redis)")
+    wrong += sum(sample.streams - sample.exact for runs in found for sample in runs.samples())
+    return found, wrong
+
+
+async def _stop_all(groups: list[ServerGroup]) -> None:
+    await asyncio.gather(*(group.stop() for group in groups))
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def _load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+async def run(plan: ScaleOutPlan) -> int:
+    before = _load_average()
+    found, wrong = await measure(plan)
+    print(report(plan, found, before, _load_average()))
+    if wrong:
+        print(f"exactness: FAILED: {wrong} texts not exact")
+        return 1
+    print("exactness: every text exact")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="python -m bench.scale_out", description=__doc__).parse_args(argv)
-    asyncio.run(run())
-    return 0
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale_out", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="20 streams, 2 workers, one round: seconds")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(SMOKE if args.smoke else FULL))
 
 
 if __name__ == "__main__":
