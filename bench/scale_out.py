@@ -31,12 +31,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from chat.simulator import Fault
+
 from .answers import BenchSimulator, question
-from .load import StreamResult, Target, stream_chat
+from .load import StreamResult, Target, stream_chat, stream_many
 from .per_stream import PerStreamPlan
 from .processes import cpu_seconds, memory_kib, raise_fd_limit
 from .scale_out_report import report
-from .scale_out_runs import FULL, SMOKE, Sample, ScaleOutPlan, SetUpRuns
+from .scale_out_runs import FULL, SMOKE, Held, Sample, ScaleOutPlan, SetUpRuns
 from .scenarios import Bench, Scenario, percentile
 from .server_group import RedisServer, ServerGroup, redis_server
 
@@ -108,6 +110,31 @@ async def warm_up(bench: Bench, runs: SetUpRuns, plan: PerStreamPlan) -> None:
     runs.idle_worker_rss_kib = rss_kib(runs.group.worker_pids()) / max(1, runs.group.workers)
 
 
+async def hold(bench: Bench, runs: SetUpRuns, redis: RedisServer, plan: ScaleOutPlan) -> Held:
+    """`plan.held` streams whose upstream sends its headers and then nothing, measured while all are
+    open: the lease renewals in Redis and the workers' timers, per open stream and second."""
+    simulator, pids = bench.simulator, runs.group.worker_pids()
+    idle = rss_kib(pids)
+    simulator.fail_next(Fault.STALL, after_chunks=0, times=plan.held)
+    questions = [question(f"held-{runs.target.name}", number, 3) for number in range(plan.held)]
+    holding = asyncio.create_task(stream_many(bench.session, runs.target, questions, plan.hold_seconds + 60))
+    try:
+        async with asyncio.timeout(30):
+            while simulator.open_requests < plan.held:  # the simulator counts; it signals nothing
+                await asyncio.sleep(0.05)
+        cpu, counters = sum(cpu_seconds(pid) for pid in pids), await redis.counters()
+        await asyncio.sleep(plan.hold_seconds)  # the span measured, not a wait for an event
+        held_rss = rss_kib(pids)
+        cpu, counters = sum(cpu_seconds(pid) for pid in pids) - cpu, await redis.counters() - counters
+    finally:
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)
+    async with asyncio.timeout(10):
+        while simulator.open_requests:  # every upstream closed by the relay before the next load
+            await asyncio.sleep(0.05)
+    return Held(plan.held, plan.hold_seconds, cpu, counters, idle, held_rss)
+
+
 async def first_tokens_ms(session: aiohttp.ClientSession, runs: SetUpRuns, count: int, round_number: int) -> int:
     """Requests one at a time (the Redis checks' latency, not a queue's): appends each TTFT; returns
     how many were not exact."""
@@ -162,6 +189,9 @@ async def measure(plan: ScaleOutPlan) -> tuple[list[SetUpRuns], int]:
                     runs.long.append(await load(bench, runs, redis, long))
                     runs.short.append(await load(bench, runs, redis, short))
                     wrong += await first_tokens_ms(session, runs, plan.sequential, round_number)
+            widest = next(runs for runs in found if runs.group.workers == max(plan.workers) and runs.group.redis)
+            progress(f"{plan.held} silent streams held {plan.hold_seconds:.0f} s on {widest.group.name}")
+            widest.held = await hold(bench, widest, redis, plan)
             for runs in found:
                 runs.redis_fallbacks = runs.group.log_count(b"chat redis-unreachable")
     finally:

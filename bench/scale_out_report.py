@@ -114,6 +114,17 @@ def summary(plan: ScaleOutPlan, found: list[SetUpRuns]) -> list[str]:
             f"stream of {fewest} (without Redis; {by[(most, True)].cpu_ms() / by[(fewest, True)].cpu_ms():.2f}× "
             "with it)"
         )
+    widest = by[(most, True)]
+    if widest.held is not None:
+        held = widest.held
+        lines.append(
+            f"{held.streams} silent streams held {held.seconds:.0f} s ({widest.group.name}): "
+            f"{held.per_stream_second(held.worker_cpu) * 1e6:.1f} µs of worker CPU and "
+            f"{held.per_stream_second(held.redis.cpu) * 1e6:.1f} µs of redis-server CPU per open stream a second, "
+            f"{held.per_stream_second(held.redis.commands):.2f} Redis commands per open stream a second "
+            f"({held.per_stream_second(held.redis.scripts) * held.streams:.2f} scripts a second in all), "
+            f"{held.rss_per_stream_kib:.0f} KiB RSS per open stream"
+        )
     per_request, per_token = shared.split_ms(plan)
     core_share = EXAMPLE_RATE * (per_request / EXAMPLE_LENGTH + per_token) / 1000  # CPU-seconds a second
     lines += [

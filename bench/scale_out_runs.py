@@ -17,6 +17,8 @@ class ScaleOutPlan:
     short_words: int = 20  # the second load: what a stream costs besides its tokens
     workers: tuple[int, ...] = (1, 2, 4)
     sequential: int = 50  # requests one at a time per round, for the time to first token
+    held: int = 100  # silent streams held open on the widest Redis set-up: what an open stream costs
+    hold_seconds: float = 10.0  # three lease renewals at the default CHAT_STREAM_LEASE_SECONDS
 
 
 # 50 tokens a second, a chat model's pace, and few enough streams that these two shared cores keep
@@ -25,7 +27,9 @@ class ScaleOutPlan:
 # 200 streams of a token every 10 ms took 5 to 10 times their pace here, 1 to 4 workers beside the load
 # generator, and showed a per-token cost that grew with the number of workers, from 60 to 115 µs.)
 FULL = ScaleOutPlan(PerStreamPlan(streams=100, words=100, token_delay=0.02))
-SMOKE = ScaleOutPlan(PerStreamPlan(streams=20, words=20, rounds=1), short_words=5, workers=(2,), sequential=5)
+SMOKE = ScaleOutPlan(
+    PerStreamPlan(streams=20, words=20, rounds=1), short_words=5, workers=(2,), sequential=5, held=20, hold_seconds=4
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,25 @@ class Sample:
         return (self.open_rss_kib - self.idle_rss_kib) / self.open_streams
 
 
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """Streams held open while the upstream is silent (a model thinking): their cost per second."""
+
+    streams: int
+    seconds: float
+    worker_cpu: float
+    redis: RedisCounters
+    idle_rss_kib: int  # all workers, before
+    held_rss_kib: int  # all workers, with every stream open
+
+    def per_stream_second(self, value: float) -> float:
+        return value / self.streams / self.seconds
+
+    @property
+    def rss_per_stream_kib(self) -> float:
+        return (self.held_rss_kib - self.idle_rss_kib) / self.streams
+
+
 def median(values: Iterable[float | None]) -> float | None:
     known = [value for value in values if value is not None]
     return statistics.median(known) if known else None
@@ -77,6 +100,7 @@ class SetUpRuns:
     first_tokens_ms: list[float] = dataclasses.field(default_factory=list)
     idle_worker_rss_kib: float = 0.0  # mean of the workers, warmed up, before the first measured load
     redis_fallbacks: int = 0  # log lines saying Redis was unreachable: limits were then counted per process
+    held: Held | None = None
 
     @property
     def target(self) -> Target:
