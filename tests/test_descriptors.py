@@ -1,9 +1,10 @@
 """Descriptor exhaustion: idle sockets beyond the open-file limit cost them their connections, not
-the server its health check, and the log a line or two."""
+the server its health check, and the log a line or two; chats beyond it get 503 server_busy."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import socket
@@ -15,9 +16,11 @@ import aiohttp
 import pytest
 
 from chat import Settings, create_app
+from chat.simulator import Simulator
 
-from .processes import start_server
+from .processes import SERVER, server_environment, start_server
 from .servers import running_server
+from .sse_client import chat_body
 
 if sys.platform == "linux":
     import resource
@@ -105,3 +108,88 @@ async def test_an_idle_connection_is_closed_after_the_keepalive_timeout(settings
             assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server, not by the wait
         finally:
             writer.close()
+
+
+LOW_LIMIT = 200  # the server's open-file limit, soft and hard, from its start
+HOGS = 80  # idle connections that eat into its spare before the chats come
+CHATS = 100  # at once: more than its descriptors hold with the hogs (two each)
+UPSTREAM_SHORTAGE_LINE = b"no file descriptor left to connect to the model service"
+OUTCOME_LINE = b"chat.relay: chat outcome="  # one a chat
+
+
+async def started_with_open_file_limit(port: int, cwd: Path, limit: int, **env: str) -> asyncio.subprocess.Process:
+    """`python server.py` under an open-file limit it cannot raise, once it says it listens."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER),
+        "--port",
+        str(port),
+        env=server_environment(**env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
+    )
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line.startswith(b"chat server on http://"), line
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
+    return process
+
+
+async def answer_of(response: aiohttp.ClientResponse) -> tuple[int, str]:
+    """The status, and the error's code (or `chat` for a stream that opened)."""
+    return (response.status, "chat" if response.status == 200 else (await response.json())["error"]["code"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="sets the open-file limit of another process")
+async def test_more_chats_than_descriptors_get_200_or_503_server_busy_never_a_500(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    simulator = Simulator(profile="reasoning", thinking_time=30)  # thinks in silence: every chat stays open
+    async with simulator.serving() as upstream:
+        process = await started_with_open_file_limit(
+            unused_tcp_port,
+            tmp_path,
+            LOW_LIMIT,
+            AZURE_OPENAI_ENDPOINT=upstream,
+            AZURE_OPENAI_API_KEY=simulator.api_key,
+            AZURE_OPENAI_DEPLOYMENT="o4-mini",
+            CHAT_MAX_STREAMS_PER_CLIENT="1000",
+            CHAT_REQUESTS_PER_MINUTE="0",
+            CHAT_SHUTDOWN_TIMEOUT="0.5",
+        )
+        url = f"http://127.0.0.1:{unused_tcp_port}"
+        try:
+            async with (
+                idle_sockets(unused_tcp_port, HOGS),
+                aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=20)
+                ) as session,
+            ):
+                responses = await asyncio.gather(
+                    *(session.post(f"{url}/api/chat", json=chat_body(f"chat {n}")) for n in range(CHATS))
+                )
+                try:
+                    answers = collections.Counter([await answer_of(response) for response in responses])
+                    async with session.get(f"{url}/healthz") as health:
+                        assert health.status == 200
+                finally:
+                    for response in responses:
+                        response.close()
+        finally:
+            process.terminate()
+            _, stderr = await asyncio.wait_for(process.communicate(), 10)
+    assert set(answers) == {(200, "chat"), (503, "server_busy")}, answers
+    assert b"Traceback" not in stderr, stderr[-3000:].decode()
+    lines = [line for line in stderr.splitlines() if OUTCOME_LINE not in line]
+    warning = [line for line in lines if b"CHAT_MAX_STREAMS=1,000 needs" in line]
+    assert len(warning) == 1 and b"the open-file limit is 200" in warning[0], stderr[-3000:].decode()
+    assert stderr.count(UPSTREAM_SHORTAGE_LINE) <= 1, stderr[-3000:].decode()
+    assert stderr.count(SHORTAGE_LINE) <= 1, stderr[-3000:].decode()
+    assert len(lines) <= 6, b"\n".join(lines).decode()
