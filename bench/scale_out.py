@@ -36,11 +36,11 @@ from chat.simulator import Fault
 from .answers import BenchSimulator, question
 from .load import StreamResult, Target, stream_chat, stream_many
 from .per_stream import PerStreamPlan
-from .processes import cpu_seconds, memory_kib, raise_fd_limit
+from .processes import memory_kib, raise_fd_limit
 from .scale_out_report import report
 from .scale_out_runs import FULL, SMOKE, Held, Sample, ScaleOutPlan, SetUpRuns
 from .scenarios import Bench, Scenario, percentile
-from .server_group import RedisServer, ServerGroup, redis_server
+from .server_group import RedisServer, ServerGroup, redis_server, run_seconds
 
 WARM_UP_STREAMS = 4  # per worker, at once
 WARM_UP_ROUNDS = 3
@@ -75,8 +75,8 @@ async def load(bench: Bench, runs: SetUpRuns, redis: RedisServer, scenario: Scen
     group = runs.group
     pids = group.worker_pids()
     arbiter = group.arbiter_pid
-    cpu_before = [cpu_seconds(pid) for pid in pids]
-    arbiter_before = cpu_seconds(arbiter) if arbiter else 0.0
+    cpu_before = [run_seconds(pid) for pid in pids]
+    arbiter_before = run_seconds(arbiter) if arbiter else 0.0
     redis_before = await redis.counters() if group.redis else None
     idle = rss_kib(pids)
     most = MostOpen(bench.simulator, pids)
@@ -90,8 +90,8 @@ async def load(bench: Bench, runs: SetUpRuns, redis: RedisServer, scenario: Scen
     return Sample(
         streams=len(run.results),
         exact=run.exact,
-        worker_cpu=tuple(cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)),
-        arbiter_cpu=cpu_seconds(arbiter) - arbiter_before if arbiter else None,
+        worker_cpu=tuple(run_seconds(pid) - before for pid, before in zip(pids, cpu_before)),
+        arbiter_cpu=run_seconds(arbiter) - arbiter_before if arbiter else None,
         redis=await redis.counters() - redis_before if redis_before is not None else None,
         idle_rss_kib=idle,
         open_rss_kib=most.rss_kib,
@@ -114,7 +114,6 @@ async def hold(bench: Bench, runs: SetUpRuns, redis: RedisServer, plan: ScaleOut
     """`plan.held` streams whose upstream sends its headers and then nothing, measured while all are
     open: the lease renewals in Redis and the workers' timers, per open stream and second."""
     simulator, pids = bench.simulator, runs.group.worker_pids()
-    idle = rss_kib(pids)
     simulator.fail_next(Fault.STALL, after_chunks=0, times=plan.held)
     questions = [question(f"held-{runs.target.name}", number, 3) for number in range(plan.held)]
     holding = asyncio.create_task(stream_many(bench.session, runs.target, questions, plan.hold_seconds + 60))
@@ -122,17 +121,16 @@ async def hold(bench: Bench, runs: SetUpRuns, redis: RedisServer, plan: ScaleOut
         async with asyncio.timeout(30):
             while simulator.open_requests < plan.held:  # the simulator counts; it signals nothing
                 await asyncio.sleep(0.05)
-        cpu, counters = sum(cpu_seconds(pid) for pid in pids), await redis.counters()
+        cpu, counters = sum(run_seconds(pid) for pid in pids), await redis.counters()
         await asyncio.sleep(plan.hold_seconds)  # the span measured, not a wait for an event
-        held_rss = rss_kib(pids)
-        cpu, counters = sum(cpu_seconds(pid) for pid in pids) - cpu, await redis.counters() - counters
+        cpu, counters = sum(run_seconds(pid) for pid in pids) - cpu, await redis.counters() - counters
     finally:
         holding.cancel()
         await asyncio.gather(holding, return_exceptions=True)
     async with asyncio.timeout(10):
         while simulator.open_requests:  # every upstream closed by the relay before the next load
             await asyncio.sleep(0.05)
-    return Held(plan.held, plan.hold_seconds, cpu, counters, idle, held_rss)
+    return Held(plan.held, plan.hold_seconds, cpu, counters)
 
 
 async def first_tokens_ms(session: aiohttp.ClientSession, runs: SetUpRuns, count: int, round_number: int) -> int:

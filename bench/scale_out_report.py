@@ -60,7 +60,7 @@ def cpu_table(plan: ScaleOutPlan, found: list[SetUpRuns]) -> str:
                 _f(per_request, unit=" ms"),
                 _f(per_token * 1000, 1, " µs"),
                 _share(median(s.busiest_share for s in runs.long)),
-                _f(median(s.arbiter_ms for s in runs.long), 3, " ms"),
+                _f(None if (a := median(s.arbiter_ms for s in runs.long)) is None else a * 1000, 1, " µs"),
                 _f(median(s.stream_time for s in runs.long), 2, " s"),
             ]
         )
@@ -120,10 +120,10 @@ def summary(plan: ScaleOutPlan, found: list[SetUpRuns]) -> list[str]:
         lines.append(
             f"{held.streams} silent streams held {held.seconds:.0f} s ({widest.group.name}): "
             f"{held.per_stream_second(held.worker_cpu) * 1e6:.1f} µs of worker CPU and "
-            f"{held.per_stream_second(held.redis.cpu) * 1e6:.1f} µs of redis-server CPU per open stream a second, "
+            f"{held.per_stream_second(held.redis.cpu) * 1e6:.1f} µs of redis-server CPU per open stream a second "
+            "(their idle work too), "
             f"{held.per_stream_second(held.redis.commands):.2f} Redis commands per open stream a second "
-            f"({held.per_stream_second(held.redis.scripts) * held.streams:.2f} scripts a second in all), "
-            f"{held.rss_per_stream_kib:.0f} KiB RSS per open stream"
+            f"({held.per_stream_second(held.redis.scripts) * held.streams:.2f} scripts a second in all)"
         )
     per_request, per_token = shared.split_ms(plan)
     core_share = EXAMPLE_RATE * (per_request / EXAMPLE_LENGTH + per_token) / 1000  # CPU-seconds a second

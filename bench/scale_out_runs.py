@@ -74,15 +74,9 @@ class Held:
     seconds: float
     worker_cpu: float
     redis: RedisCounters
-    idle_rss_kib: int  # all workers, before
-    held_rss_kib: int  # all workers, with every stream open
 
     def per_stream_second(self, value: float) -> float:
         return value / self.streams / self.seconds
-
-    @property
-    def rss_per_stream_kib(self) -> float:
-        return (self.held_rss_kib - self.idle_rss_kib) / self.streams
 
 
 def median(values: Iterable[float | None]) -> float | None:

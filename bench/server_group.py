@@ -26,6 +26,26 @@ STOP_TIMEOUT = 15.0
 QUIET = 0.3  # seconds without a CPU tick: a worker that has booted and waits for requests
 
 
+SCHEDULER_SUMS = Path("/proc/self/sched").exists()  # kernels built with CONFIG_SCHED_DEBUG
+
+
+def run_seconds(pid: int) -> float:
+    """CPU seconds of a process to the microsecond: the scheduler's own sum over its threads
+    (/proc/PID/task/*/sched), where /proc/PID/stat counts ticks of 10 ms, too coarse for one worker's
+    share of a short load. A thread that has ended is no longer counted; a worker's threads (the event
+    loop, the resolver's pool) live as long as it does. Ticks where the kernel keeps no such sums."""
+    if not SCHEDULER_SUMS:
+        return cpu_seconds(pid)
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "sched").read_text()
+        except FileNotFoundError:  # a thread that ended just now
+            continue
+        total += next(float(line.split(":")[1]) for line in text.splitlines() if line.startswith("se.sum_exec_runtime"))
+    return total / 1000  # milliseconds
+
+
 def children(pid: int) -> list[int]:
     """The child processes of `pid` (gunicorn's workers), from /proc."""
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -184,7 +204,7 @@ class RedisServer:
             for name, stats in (await self._client.info("commandstats")).items()
         }
         calls.pop("info", None)  # our own reading
-        return RedisCounters(cpu_seconds(self.pid), calls)
+        return RedisCounters(run_seconds(self.pid), calls)
 
 
 @contextlib.asynccontextmanager
