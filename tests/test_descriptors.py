@@ -7,12 +7,14 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
+import orjson
 import pytest
 
 from chat import Settings, create_app
@@ -112,7 +114,7 @@ async def test_an_idle_connection_is_closed_after_the_keepalive_timeout(settings
 
 LOW_LIMIT = 200  # the server's open-file limit, soft and hard, from its start
 HOGS = 80  # idle connections that eat into its spare before the chats come
-CHATS = 100  # at once: more than its descriptors hold with the hogs (two each)
+CHATS = 100  # connected before any is sent, so that their upstream connects find few descriptors left
 UPSTREAM_SHORTAGE_LINE = b"no file descriptor left to connect to the model service"
 OUTCOME_LINE = b"chat.relay: chat outcome="  # one a chat
 
@@ -141,9 +143,33 @@ async def started_with_open_file_limit(port: int, cwd: Path, limit: int, **env: 
     return process
 
 
-async def answer_of(response: aiohttp.ClientResponse) -> tuple[int, str]:
-    """The status, and the error's code (or `chat` for a stream that opened)."""
-    return (response.status, "chat" if response.status == 200 else (await response.json())["error"]["code"])
+def descriptors_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def until_accepted(pid: int, descriptors: int) -> None:
+    """Until the server holds `descriptors`: the connections made are accepted (no event says so)."""
+    for _ in range(500):
+        if descriptors_of(pid) >= descriptors:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{descriptors_of(pid)} descriptors open, not {descriptors}")
+
+
+async def chat_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> tuple[int, str]:
+    """One chat sent on a connection already open: its status and error code (`chat` for a stream)."""
+    body = orjson.dumps(chat_body(f"chat {number}"))
+    writer.write(
+        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+    head = (await reader.readuntil(b"\r\n\r\n")).decode()
+    status = int(head.split(" ", 2)[1])
+    if status == 200:
+        return status, "chat"
+    length = int(next(line for line in head.split("\r\n") if line.lower().startswith("content-length:")).split(":")[1])
+    return status, orjson.loads(await reader.readexactly(length))["error"]["code"]
 
 
 @pytest.mark.slow
@@ -164,32 +190,32 @@ async def test_more_chats_than_descriptors_get_200_or_503_server_busy_never_a_50
             CHAT_REQUESTS_PER_MINUTE="0",
             CHAT_SHUTDOWN_TIMEOUT="0.5",
         )
-        url = f"http://127.0.0.1:{unused_tcp_port}"
+        connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         try:
-            async with (
-                idle_sockets(unused_tcp_port, HOGS),
-                aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=20)
-                ) as session,
-            ):
-                responses = await asyncio.gather(
-                    *(session.post(f"{url}/api/chat", json=chat_body(f"chat {n}")) for n in range(CHATS))
+            at_start = descriptors_of(process.pid)
+            async with idle_sockets(unused_tcp_port, HOGS):
+                for _ in range(CHATS):
+                    connections.append(await asyncio.open_connection("127.0.0.1", unused_tcp_port))
+                await until_accepted(process.pid, at_start + HOGS + CHATS)
+                answers = collections.Counter(
+                    await asyncio.wait_for(
+                        asyncio.gather(*(chat_answer(r, w, n) for n, (r, w) in enumerate(connections))), 20
+                    )
                 )
-                try:
-                    answers = collections.Counter([await answer_of(response) for response in responses])
-                    async with session.get(f"{url}/healthz") as health:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
+                    async with session.get(f"http://127.0.0.1:{unused_tcp_port}/healthz") as health:
                         assert health.status == 200
-                finally:
-                    for response in responses:
-                        response.close()
         finally:
+            for _, writer in connections:
+                writer.close()
             process.terminate()
             _, stderr = await asyncio.wait_for(process.communicate(), 10)
-    assert set(answers) == {(200, "chat"), (503, "server_busy")}, answers
-    assert b"Traceback" not in stderr, stderr[-3000:].decode()
+    log = stderr.decode()
+    assert set(answers) == {(200, "chat"), (503, "server_busy")}, (answers, log[-3000:])
+    assert "Traceback" not in log, log[-3000:]
     lines = [line for line in stderr.splitlines() if OUTCOME_LINE not in line]
     warning = [line for line in lines if b"CHAT_MAX_STREAMS=1,000 needs" in line]
-    assert len(warning) == 1 and b"the open-file limit is 200" in warning[0], stderr[-3000:].decode()
-    assert stderr.count(UPSTREAM_SHORTAGE_LINE) <= 1, stderr[-3000:].decode()
-    assert stderr.count(SHORTAGE_LINE) <= 1, stderr[-3000:].decode()
+    assert len(warning) == 1 and b"the open-file limit is 200" in warning[0], log[-3000:]
+    assert stderr.count(UPSTREAM_SHORTAGE_LINE) == 1, log[-3000:]  # the connects beyond the descriptors
+    assert stderr.count(SHORTAGE_LINE) <= 1, log[-3000:]  # the accept of /healthz may find none too
     assert len(lines) <= 6, b"\n".join(lines).decode()
