@@ -9,6 +9,7 @@ import inspect
 
 import aiohttp
 import httpx2
+import openai
 import pytest
 from aiohttp import web
 
@@ -106,3 +107,21 @@ async def test_upstream_body_is_read_straight_from_aiohttp(settings: Settings, s
         assert received.endswith(b"data: [DONE]\n\n")
     finally:
         await client.close()
+
+
+async def test_the_sdk_tells_what_its_requests_look_like_and_types_a_refusal() -> None:
+    """What the direct requests take from the SDK (chat/upstream/direct_post.py): the URL and the
+    headers of a POST, the key among them, and the typed error of a refusal."""
+    client = openai.AsyncAzureOpenAI(azure_endpoint="https://name.invalid", api_key="the-key", api_version="2024-10-21")
+    url, headers = await private_api.sdk_request_target(client, "/chat/completions", "gpt 4o")
+    assert url == "https://name.invalid/openai/deployments/gpt%204o/chat/completions?api-version=2024-10-21"
+    assert headers["api-key"] == "the-key"
+    assert headers["content-type"] == "application/json"
+    assert "content-length" not in {name.lower() for name in headers}
+    refusal = httpx2.Response(
+        429, json={"error": {"code": "429", "message": "slow down"}}, request=httpx2.Request("POST", url)
+    )
+    error = private_api.sdk_status_error(client, refusal)
+    assert isinstance(error, openai.RateLimitError)
+    assert "slow down" in error.message
+    await client.close()

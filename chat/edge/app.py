@@ -31,6 +31,7 @@ from chat.state.open_streams import OpenStreams, open_streams_key
 from chat.state.shared_state import SharedState, shared_state_key
 from chat.upstream import Endpoint, EndpointPool, TokenProvider, Upstream, create_client
 from chat.upstream.client import token_provider_key
+from chat.upstream.direct_post import direct_post, direct_session
 from chat.upstream.entra import entra_token_provider
 from chat.upstream.service import upstream_key
 
@@ -143,7 +144,11 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
         # With several endpoints we fail over at once on a 429 or a failure, so the SDK must not retry
         # (and sleep) on its own; with one, its retries are all there is.
         retries = 0 if len(configs) > 1 else None
-        clients = [Endpoint(c, create_client(settings, c, token_provider, max_retries=retries)) for c in configs]
+        session = await stack.enter_async_context(direct_session(settings))
+        clients = []
+        for config in configs:
+            client = create_client(settings, config, token_provider, max_retries=retries)
+            clients.append(Endpoint(config, client, direct_post(config, client, session, settings)))
         upstream = Upstream(EndpointPool(clients), settings)
         stack.push_async_callback(upstream.close)
         app[upstream_key] = upstream

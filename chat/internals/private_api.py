@@ -16,7 +16,9 @@ from typing import Any
 
 import aiohttp
 import httpx2
+import openai
 from aiohttp import web
+from openai._models import FinalRequestOptions
 
 # aiohttp -------------------------------------------------------------------------------------------
 
@@ -169,15 +171,8 @@ def keep_only_headers(response: httpx2.Response, kept: frozenset[str]) -> None:
     """
     response.headers = httpx2.Headers([pair for pair in response.headers.multi_items() if pair[0].lower() in kept])
     raw = aiohttp_response_of(response)
-    if raw is None:
-        return
-    for cached in ("headers", "raw_headers", "request_info"):  # properties that keep what they read
-        raw._cache.pop(cached, None)
-    none = _no_headers(raw._headers)
-    raw._raw_headers = ()
-    raw._headers = none
-    info = raw._request_info
-    raw._request_info = aiohttp.RequestInfo(info.url, info.method, none, info.real_url)
+    if raw is not None:
+        drop_headers(raw)
 
 
 _EMPTY_HEADERS: dict[type[Any], Any] = {}
@@ -201,8 +196,50 @@ def end_read_timer(response: httpx2.Response) -> None:
     the next request on the same connection sets its timeout afresh.
     """
     raw = aiohttp_response_of(response)
-    connection = raw.connection if raw is not None else None
+    if raw is not None:
+        stop_read_timer(raw)
+
+
+def stop_read_timer(raw: aiohttp.ClientResponse) -> None:
+    """`end_read_timer` of an aiohttp response itself (ours: chat/upstream/direct_post.py)."""
+    connection = raw.connection
     protocol = connection.protocol if connection is not None else None
     if protocol is not None:
         protocol.read_timeout = None
         protocol.start_timeout()
+
+
+def drop_headers(raw: aiohttp.ClientResponse) -> None:
+    """Of an open streaming aiohttp response, keep no header and no request header (see
+    `keep_only_headers`)."""
+    for cached in ("headers", "raw_headers", "request_info"):  # properties that keep what they read
+        raw._cache.pop(cached, None)
+    none = _no_headers(raw._headers)
+    raw._raw_headers = ()
+    raw._headers = none
+    info = raw._request_info
+    raw._request_info = aiohttp.RequestInfo(info.url, info.method, none, info.real_url)
+
+
+# openai --------------------------------------------------------------------------------------------
+
+
+async def sdk_request_target(client: openai.AsyncOpenAI, path: str, model: str) -> tuple[str, dict[str, str]]:
+    """The URL and headers the SDK sends a POST of `path` with, for a body naming `model`: its key,
+    its API version, its deployment path (Azure), its own headers. `_prepare_options` is where the
+    Azure client adds the key, `_build_request` where every client builds the rest; neither is public.
+    """
+    options = FinalRequestOptions.construct(method="post", url=path, json_data={"model": model})
+    request = client._build_request(await client._prepare_options(options))
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in _SET_PER_REQUEST}
+    return str(request.url), headers
+
+
+# Set by aiohttp for each body, or by the SDK for each of its attempts.
+_SET_PER_REQUEST = frozenset({"content-length", "x-stainless-retry-count", "x-stainless-read-timeout"})
+
+
+def sdk_status_error(client: openai.AsyncOpenAI, response: httpx2.Response) -> openai.APIStatusError:
+    """The SDK's typed error (RateLimitError for a 429, and so on) for a refusal, as its own
+    requests raise it: `_make_status_error_from_response` reads the body as the SDK does."""
+    return client._make_status_error_from_response(response)

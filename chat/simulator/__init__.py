@@ -155,7 +155,9 @@ class Simulator:
         self, request: web.Request, dialect: Dialect, deployment: str | None, api_version: str | None, *, azure: bool
     ) -> web.StreamResponse:
         body = await request.json()
-        record = SimulatedRequest(request.path, dict(request.headers) if self.record else {}, body)
+        record = SimulatedRequest(
+            request.path, dict(request.headers) if self.record else {}, body, query=request.query_string
+        )
         if self.record:
             self.requests.append(record)
             self._arrivals.put_nowait(record)

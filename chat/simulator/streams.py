@@ -31,6 +31,7 @@ class SimulatedRequest:
     ended_at: float | None = None
     streaming: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     ended: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    query: str = ""  # the query string as sent (the API version)
 
 
 @dataclasses.dataclass(frozen=True)

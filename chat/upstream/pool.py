@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import openai
 
 from chat.config.endpoints import EndpointConfig
+from chat.upstream.direct_post import DirectPost
 
 FIRST_REST = 2.0  # seconds an endpoint rests after a failure; doubling with each one in a row
 LONGEST_REST = 60.0
@@ -26,6 +27,7 @@ LONGEST_REST = 60.0
 class Endpoint:
     config: EndpointConfig
     client: openai.AsyncOpenAI
+    direct: DirectPost | None = None  # where answers' requests may skip the SDK's request path
     resting_until: float = 0.0
     throttled: bool = False  # resting because it said 429, not because it failed
     failures_in_a_row: int = 0

@@ -13,14 +13,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Protocol
 
+import aiohttp
 import httpx2
 import openai
 
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
-from chat.internals.private_api import aiohttp_response_of
+from chat.internals.private_api import aiohttp_response_of, drop_headers
 from chat.upstream.client import SignInFailed
 from chat.upstream.deadline import ReadDeadline
+from chat.upstream.direct_post import RetryBySdk
 from chat.upstream.events import Finished, StreamEvent, TextDelta
 from chat.upstream.failures import (
     TRANSPORT_ERRORS,
@@ -79,7 +81,7 @@ class CompletionStream:
         self._on_refused = on_refused
         self._names = names  # the settings a refusal tells the administrator to check
         self._asked: Endpoint | None = None  # the endpoint asked last
-        self._response: httpx2.Response | None = None
+        self._response: httpx2.Response | aiohttp.ClientResponse | None = None
         self._events: AsyncGenerator[StreamEvent, None] | None = None
         self.chunks = 0  # upstream chunks decoded so far, for the log
         self.endpoint: Endpoint | None = None  # the one that answered
@@ -111,19 +113,23 @@ class CompletionStream:
     ) -> None:
         if self._events is not None:
             await self._events.aclose()
-        if self._response is not None:
-            await self._response.aclose()
+        response = self._response
+        if isinstance(response, aiohttp.ClientResponse):
+            # An answer cut short: its connection closes at once, which stops the model.
+            response.release() if response.content.is_eof() else response.close()
+        elif response is not None:
+            await response.aclose()
 
     def _forget_request(self) -> None:
         """Drop the conversation once it is sent: the body (its messages) and the SDK's serialized
         copy, which the response's request holds. With a 200,000-character conversation they were
         1.5 MiB of every open stream, for nothing once the answer has begun."""
-        assert self._response is not None
         self._body = {}
-        sent = self._response.request
-        self._response.request = httpx2.Request(sent.method, sent.url)
+        if isinstance(self._response, httpx2.Response):
+            sent = self._response.request
+            self._response.request = httpx2.Request(sent.method, sent.url)
 
-    async def _open(self) -> httpx2.Response:
+    async def _open(self) -> httpx2.Response | aiohttp.ClientResponse:
         """Ask the endpoints in turn until one answers: before the first byte reaches the browser,
         a throttled or failing endpoint costs only the time of its own refusal."""
         last: openai.APIError | None = None
@@ -131,7 +137,7 @@ class CompletionStream:
             self._asked = endpoint
             self._body["model"] = endpoint.config.deployment(self._deployment)
             try:
-                response = await self._post(endpoint.client)
+                response = await self._post(endpoint)
             except openai.RateLimitError as error:
                 self.attempts.append((endpoint.host, "429"))
                 if not self._pool.fails_over:
@@ -151,7 +157,8 @@ class CompletionStream:
                 self.attempts.append((endpoint.host, str(error.status_code)))
                 raise
             else:
-                self.attempts.append((endpoint.host, str(response.status_code)))
+                status = response.status if isinstance(response, aiohttp.ClientResponse) else response.status_code
+                self.attempts.append((endpoint.host, str(status)))
                 self._pool.succeeded(endpoint)
                 self.endpoint = endpoint
                 return response
@@ -159,13 +166,10 @@ class CompletionStream:
             raise all_throttled(self._pool.soonest_retry())
         raise last
 
-    async def _post(self, client: openai.AsyncOpenAI) -> httpx2.Response:
-        # `post` rather than the typed methods: the body is already checked, so the SDK's typed
-        # transform of every message (40% of its request time) is skipped; URL, auth, retries and
-        # typed errors stay the SDK's.
+    async def _post(self, endpoint: Endpoint) -> httpx2.Response | aiohttp.ClientResponse:
         while True:
             try:
-                return await client.post(self._path, cast_to=httpx2.Response, body=self._body, stream=True)
+                return await self._send(endpoint)
             except openai.BadRequestError as error:
                 # An optional parameter this model does not take (a reasoning summary, an effort):
                 # ask again without it, and the caller remembers for the next answers.
@@ -176,6 +180,22 @@ class CompletionStream:
                 self._optional.remove(parameter)
                 without(self._body, parameter)
                 self._on_refused(parameter)
+
+    async def _send(self, endpoint: Endpoint) -> httpx2.Response | aiohttp.ClientResponse:
+        """Sent directly where the endpoint allows (chat/upstream/direct_post.py); the SDK makes
+        the attempts after a first one it would retry, and every request without a direct path."""
+        client = endpoint.client
+        if endpoint.direct is not None:
+            try:
+                return await endpoint.direct.post(self._path, self._body)
+            except RetryBySdk as retry:
+                log.info("retrying the request to %.100r in %.2f s: %.200s", endpoint.host, retry.delay, retry)
+                await asyncio.sleep(retry.delay)
+                client = client.with_options(max_retries=client.max_retries - 1)
+        # `post` rather than the typed methods: the body is already checked, so the SDK's typed
+        # transform of every message (40% of its request time) is skipped; URL, auth, retries and
+        # typed errors stay the SDK's.
+        return await client.post(self._path, cast_to=httpx2.Response, body=self._body, stream=True)
 
     async def _read(self, body: AsyncIterator[bytes]) -> AsyncGenerator[StreamEvent, None]:
         reader = self._reader()
@@ -220,9 +240,13 @@ def without(body: dict[str, Any], parameter: str) -> None:
             holder.pop(parent, None)
 
 
-def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives. Under the SDK's aiohttp transport, straight from aiohttp's reader:
-    per read that skips httpx2's stream, decoder and chunker layers. Elsewhere, httpx2's bytes."""
+def body_chunks(response: httpx2.Response | aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body as it arrives. Sent directly, aiohttp's reader (which decompresses, if need be);
+    under the SDK's aiohttp transport, straight from aiohttp's reader too: per read that skips
+    httpx2's stream, decoder and chunker layers. Elsewhere, httpx2's bytes."""
+    if isinstance(response, aiohttp.ClientResponse):
+        drop_headers(response)  # nothing reads them again
+        return response.content.iter_any()
     raw = aiohttp_response_of(response)
     if raw is not None and response.headers.get("content-encoding", "identity") == "identity":
         return raw.content.iter_any()
