@@ -1,4 +1,4 @@
-"""Scale-out: `python -m bench.scale_out` (two to four minutes; `--smoke`: about 20 seconds).
+"""Scale-out: `python -m bench.scale_out` (about three minutes; `--smoke`: about 20 seconds).
 
 What one stream costs the server's processes, read from /proc, under gunicorn with 1, 2 and 4 workers
 (`chat.run.gunicorn_app:app_runner`, as docs/operations.md runs it), with and without a shared Redis,
