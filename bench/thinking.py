@@ -207,7 +207,7 @@ def thinking_text(run: ThinkingRun) -> str:
     if run.limited:
         lines.append(
             f"descriptor hard limit {run.fd_limit:,} is below 2 x {run.plan.streams:,} streams and the relay's "
-            f"spare: ran at what fits ({run.offered - OVERFLOW:,}, and {OVERFLOW} more offered)"
+            f"spare: offered {run.offered:,} ({OVERFLOW} beyond the limit's half), the relay held what fits"
         )
     refused = ", ".join(f"{count} x {what}" for what, count in run.other.items()) or "none"
     lines.append(
