@@ -241,3 +241,15 @@ async def _next_request_works(client: Client) -> None:
 def test_parse_events_rejects_a_truncated_stream() -> None:
     with pytest.raises(AssertionError):
         parse_events('event: delta\ndata: {"content": "x"}\n')
+
+
+async def test_a_silent_stream_gets_about_one_ping_per_interval(
+    make_client: ClientFactory, simulator: Simulator
+) -> None:
+    client = await make_client(read_timeout=0.6, ping_interval=0.1)
+    simulator.script("one two three")
+    simulator.fail_next(Fault.STALL, after_chunks=1)
+    events, comments = await read_events(await client.post("/api/chat", json=chat_body()))
+    assert events[-1].data["code"] == "upstream_timeout"
+    # 0.6 s of silence: a ping after each 0.1 to 0.125 s of it, not one per tick of the shared timer.
+    assert 3 <= comments.count(": ping") <= 7, comments

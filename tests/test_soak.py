@@ -46,8 +46,8 @@ def awaiting(task: asyncio.Task[object]) -> Iterator[str]:
 
 
 def relay_tasks() -> list[asyncio.Task[object]]:
-    """The tasks still running a chat handler, or a stream's pinger."""
-    return [task for task in asyncio.all_tasks() if {"post_chat", "_ping_while_idle"} & set(awaiting(task))]
+    """The tasks still running a chat handler, or a stream's ping."""
+    return [task for task in asyncio.all_tasks() if {"post_chat", "_send_ping"} & set(awaiting(task))]
 
 
 @pytest.mark.slow
@@ -83,11 +83,11 @@ async def test_waves_of_streams_with_random_aborts(settings: Settings) -> None:
             simulator.forget()  # the test's own record of them, not the server's memory
             return outcomes
 
-        # The check below sees an open stream: its handler and its pinger.
+        # The check below sees an open stream: its handler.
         simulator.fail_next(Fault.STALL, after_chunks=1)
         async with session.post(f"{url}/api/chat", json=chat_body("held")) as held:
             assert (await held.content.readuntil(b"\n\n")).startswith(b"event: delta\n")
-            assert len(relay_tasks()) == 2
+            assert len(relay_tasks()) == 1
         await asyncio.wait_for(simulator.requests[0].ended.wait(), 5)
         simulator.forget()
 

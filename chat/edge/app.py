@@ -26,6 +26,7 @@ from chat.config.values import REASONING_API_VERSION, SIMULATOR_MODELS
 from chat.edge.connections import connections_key, serve_chat_connections
 from chat.edge.headers import add_security_headers, security_headers
 from chat.edge.routes import WEB_DIR, setup_routes
+from chat.relay.sse import PingTicker, ping_ticker_context, ping_ticker_key
 from chat.simulator import Simulator
 from chat.state.open_streams import OpenStreams, open_streams_key
 from chat.state.shared_state import SharedState, shared_state_key
@@ -77,6 +78,8 @@ def create_app(
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
     app.cleanup_ctx.append(shared_state_context)
     app.cleanup_ctx.append(upstream_context)
+    app[ping_ticker_key] = PingTicker(settings.ping_interval)
+    app.cleanup_ctx.append(ping_ticker_context)
     app.on_shutdown.append(end_open_streams)
     app.on_response_prepare.append(add_security_headers)
     app[connections_key] = serve_chat_connections(app, security_headers(settings.frame_ancestors))

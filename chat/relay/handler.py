@@ -14,7 +14,7 @@ from chat.errors import error_response
 from chat.errors.chat_error import ChatError
 from chat.relay.request import read_chat_request, with_system_prompt
 from chat.relay.scope import SHUTDOWN, ChatScope
-from chat.relay.sse import ClientTooSlow, SseResponse, frame
+from chat.relay.sse import ClientTooSlow, SseResponse, frame, ping_ticker_key
 from chat.upstream.events import Finished, ReasoningDelta, StreamEvent, TextDelta
 from chat.upstream.service import upstream_key
 
@@ -33,7 +33,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
             completion = scope.asking(answer, chat.deployment)
             del chat, messages, answer  # the completion holds the conversation until it is sent, and no longer
             async with completion as upstream:
-                sse = await SseResponse.start(request, settings.ping_interval, settings.write_timeout)
+                sse = await SseResponse.start(request, request.app[ping_ticker_key], settings.write_timeout)
                 await relay_answer(upstream, sse, scope)
             return sse.response
     except ChatError as error:  # recorded by the scope

@@ -4,8 +4,10 @@ client that reads nothing for too long dropped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -32,29 +34,70 @@ class ClientTooSlow(ConnectionError):
     """The client read nothing for the write timeout; its connection has been dropped."""
 
 
+class PingTicker:
+    """One timer for the pings of every open stream of an app: each tick, a stream silent for the
+    ping interval gets a ping. A task and a timer per stream, sleeping between pings, cost 2 KiB of
+    every open stream; a model that thinks for minutes keeps thousands of streams open and silent."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._streams: set[SseResponse] = set()
+
+    def add(self, stream: SseResponse) -> None:
+        self._streams.add(stream)
+
+    def discard(self, stream: SseResponse) -> None:
+        self._streams.discard(stream)
+
+    async def run(self) -> None:
+        # A ping goes out between one and one and a quarter intervals after the last write.
+        period = max(self.interval / 4, 0.005)
+        while True:
+            await asyncio.sleep(period)
+            due = time.monotonic() - self.interval
+            for stream in [s for s in self._streams if s.last_write <= due]:
+                stream.ping()
+
+
+ping_ticker_key = web.AppKey("ping_ticker_key", PingTicker)
+
+
+async def ping_ticker_context(app: web.Application) -> AsyncIterator[None]:
+    """The app's ticker runs while the app does (a cleanup context)."""
+    task = asyncio.create_task(app[ping_ticker_key].run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class SseResponse:
     """An open event stream to one browser, with keep-alive pings while nothing else is sent."""
 
     def __init__(
-        self, request: web.Request, response: web.StreamResponse, ping_interval: float, write_timeout: float
+        self, request: web.Request, response: web.StreamResponse, pings: PingTicker, write_timeout: float
     ) -> None:
         self.response = response
         self._transport = request.transport
         # Below the low-water mark the transport is not paused and this write cannot pause it.
         self._low_water = self._transport.get_write_buffer_limits()[0] if self._transport else 0
-        self._ping_interval = ping_interval
+        self._pings = pings
         self._write_timeout = write_timeout
-        self._last_write = time.monotonic()
-        self._pinger: asyncio.Task[None] | None = None
+        self.last_write = time.monotonic()
+        self._ping: asyncio.Task[None] | None = None
+        self._closed = False
 
     @classmethod
-    async def start(cls, request: web.Request, ping_interval: float, write_timeout: float) -> SseResponse:
+    async def start(cls, request: web.Request, pings: PingTicker, write_timeout: float) -> SseResponse:
         response = web.StreamResponse(headers=SSE_HEADERS)
         # An event stream must never be compressed: a compressor holds bytes back until the end.
         await response.prepare(request)
-        stream = cls(request, response, ping_interval, write_timeout)
+        # Sent: nothing reads them again, and with the security headers they were 2.5 KiB of every
+        # open stream.
+        response.headers.clear()
+        stream = cls(request, response, pings, write_timeout)
         stream._detect_vanished_peer()
-        stream._pinger = asyncio.create_task(stream._ping_while_idle())
+        pings.add(stream)
         return stream
 
     async def send(self, data: bytes) -> None:
@@ -63,7 +106,7 @@ class SseResponse:
         The wait is the back-pressure: nothing more is read from the upstream meanwhile, so a
         client that stops reading costs a bounded buffer, then its stream.
         """
-        self._last_write = time.monotonic()
+        self.last_write = time.monotonic()
         transport = self._transport
         if transport is not None and transport.get_write_buffer_size() + len(data) <= self._low_water:
             await self.response.write(data)  # cannot wait, so no timer is needed
@@ -82,6 +125,22 @@ class SseResponse:
             await self.send(data)
         except ConnectionError:
             pass
+
+    def ping(self) -> None:
+        """A ping, in a task of its own while it is written: the ticker never waits on a client.
+        Never cancelled: a ping parked in drain shares the drain future with the relay's own write."""
+        if self._ping is None and not self._closed:
+            self.last_write = time.monotonic()
+            self._ping = asyncio.create_task(self._send_ping())
+
+    async def _send_ping(self) -> None:
+        try:
+            if not self._closed:  # no wait since the check: the frame goes out before any end
+                await self.send(PING_FRAME)
+        except ConnectionError:
+            self._pings.discard(self)
+        finally:
+            self._ping = None
 
     def _detect_vanished_peer(self) -> None:
         """Keepalive probes and a user timeout end a connection whose peer vanished without a FIN."""
@@ -105,23 +164,9 @@ class SseResponse:
 
     async def close(self) -> None:
         """Stop pinging and end the response; quiet if the client has already gone."""
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
+        self._closed = True
+        self._pings.discard(self)
         try:
             await self.response.write_eof()
         except ConnectionError:
             pass
-
-    async def _ping_while_idle(self) -> None:
-        while True:
-            delay = self._last_write + self._ping_interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                continue
-            try:
-                # Shielded: cancelling a task parked in drain would cancel the drain future
-                # that the relay's own write may be waiting on too.
-                await asyncio.shield(self.send(PING_FRAME))
-            except ConnectionError:
-                return
