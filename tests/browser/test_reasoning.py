@@ -23,7 +23,7 @@ async def test_thinking_shows_the_seconds_until_the_answer(
     open_chat: OpenChat, chat_url: str, simulator: Simulator
 ) -> None:
     simulator.profile = "reasoning"
-    simulator.thinking_time = 4.0
+    simulator.thinking_time = 3.0
     simulator.script(ANSWER)
     chat = await open_chat(chat_url)
     await chat.send("Train or plane?")
@@ -68,8 +68,8 @@ async def test_reasoning_open_while_thinking_then_closed_and_kept(
     open_chat: OpenChat, responses_chat_url: str, simulator: Simulator
 ) -> None:
     simulator.profile = "responses"
-    simulator.thinking_time = 3.0  # the summary streams over this time, before the answer
-    simulator.token_delay = 0.2
+    simulator.thinking_time = 2.0  # the summary streams over this time, before the answer
+    simulator.token_delay = 0.1
     simulator.script(ANSWER)
     chat = await open_chat(responses_chat_url)
     await chat.send("Train or plane?")
@@ -114,7 +114,7 @@ async def test_text_flagged_after_it_was_shown_is_withdrawn(
     open_chat: OpenChat, chat_url: str, simulator: Simulator
 ) -> None:
     simulator.profile = "async-filter"
-    simulator.token_delay = 0.02
+    simulator.token_delay = 0.008
     simulator.script(FLAGGED)
     simulator.fail_next(Fault.CONTENT_FILTER_FINISH, after_chunks=3)
     chat = await open_chat(chat_url)
