@@ -149,3 +149,13 @@ async def test_usage_adds_up_across_processes(
         today = (await (await app.get("/api/usage")).json())["today"]
         assert today["requests"] == 3
         assert today["total_tokens"] == reported
+
+
+async def test_a_burst_waits_for_a_redis_connection_instead_of_taking_redis_for_away(
+    make_client: ClientFactory, redis_server: RedisServer
+) -> None:
+    client = await make_client(redis_url=redis_server.url)
+    shared = client.app[shared_state_key]
+    results = await asyncio.gather(*(shared.run(lambda redis: redis.incr("burst")) for _ in range(400)))
+    assert sorted(results)[-1] - sorted(results)[0] == 399  # every command reached Redis
+    assert shared.status == "ok"

@@ -27,6 +27,7 @@ T = TypeVar("T")
 RETRY_AFTER = 3.0  # seconds without asking Redis after it failed
 LOG_INTERVAL = 60.0  # at most one line about an unreachable Redis per interval
 TIMEOUT = 0.5  # seconds for a connection or a command: a stuck Redis must not hold a chat
+MAX_CONNECTIONS = 200  # per process; each command holds one for about a round trip
 DEFAULT_PORT = 6379
 LIMITS_SCHEMES = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
 
@@ -41,13 +42,18 @@ class SharedState:
         self.client: redis.Redis | None = None
         if url is not None:
             try:
-                self.client = redis.Redis.from_url(
+                # A burst of streams waits for a connection (at most TIMEOUT) rather than failing:
+                # redis-py's default pool raised at its 100th, and that was taken for Redis away.
+                pool = redis.BlockingConnectionPool.from_url(
                     url,
+                    max_connections=MAX_CONNECTIONS,
+                    timeout=TIMEOUT,
                     socket_connect_timeout=TIMEOUT,
                     socket_timeout=TIMEOUT,
                     retry_on_timeout=False,
                     health_check_interval=30,
                 )
+                self.client = redis.Redis.from_pool(pool)
             except ValueError as error:
                 raise configuration_error(error) from None
         self._log = logger or logging.getLogger("chat.redis")
