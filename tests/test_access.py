@@ -126,7 +126,7 @@ async def test_total_streams_are_limited(make_client: ClientFactory, simulator: 
     simulator.fail_next(Fault.STALL, after_chunks=0)
     held = await client.post("/api/chat", json=chat_body())
     response = await client.post("/api/chat", json=chat_body())
-    assert response.status == 429
+    assert response.status == 503
     assert (await response.json())["error"]["code"] == "server_busy"
     held.close()
 
