@@ -11,6 +11,7 @@ from pytest_aiohttp import AiohttpClient
 
 from chat import Settings, create_app
 from chat.simulator import Fault, SimulatedRequest, Simulator
+from chat.upstream.direct_post import env_proxy
 from chat.upstream.service import upstream_key
 
 from .sse_client import chat_body, read_events, text_of
@@ -86,3 +87,11 @@ async def test_an_endpoint_signed_in_with_entra_id_keeps_the_sdk(
     app = create_app(dataclasses.replace(settings, api_key=""), token_provider=token)
     client = await aiohttp_client(app)
     assert client.app[upstream_key].pool.endpoints[0].direct is None
+
+
+def test_the_proxy_of_the_environment_is_honoured_as_the_sdk_honours_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1,.internal.example")
+    assert env_proxy("https://name.openai.azure.com/openai/v1/chat/completions") == "http://proxy.example:3128"
+    assert env_proxy("https://llm.internal.example/v1/chat/completions") is None
+    assert env_proxy("http://127.0.0.1:8000/v1/chat/completions") is None  # no HTTP_PROXY, and bypassed

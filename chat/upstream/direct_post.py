@@ -13,6 +13,8 @@ signed in with Entra ID keep the SDK for every request: their token changes.
 from __future__ import annotations
 
 import random
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -44,7 +46,7 @@ class DirectPost:
     def __init__(self, client: openai.AsyncOpenAI, session: aiohttp.ClientSession) -> None:
         self._client = client
         self._session = session
-        self._targets: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        self._targets: dict[tuple[str, str], tuple[str, dict[str, str], str | None]] = {}
 
     async def post(self, path: str, body: dict[str, Any]) -> aiohttp.ClientResponse:
         """The open answer (a 2xx response, headers read); a refusal or failure raises the SDK's
@@ -52,10 +54,11 @@ class DirectPost:
         model = str(body.get("model", ""))
         target = self._targets.get((path, model))
         if target is None:
-            target = self._targets[(path, model)] = await sdk_request_target(self._client, path, model)
-        url, headers = target
+            url, headers = await sdk_request_target(self._client, path, model)
+            target = self._targets[(path, model)] = (url, headers, env_proxy(url))
+        url, headers, proxy = target
         try:
-            response = await self._session.post(url, data=orjson.dumps(body), headers=headers)
+            response = await self._session.post(url, data=orjson.dumps(body), headers=headers, proxy=proxy)
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise self._connection_failure(url, error) from error
         if 200 <= response.status < 300:
@@ -127,12 +130,20 @@ MAX_CONNECTIONS = 10_000
 KEEPALIVE_SECONDS = 5.0
 
 
+def env_proxy(url: str) -> str | None:
+    """The proxy HTTP(S)_PROXY and NO_PROXY name for `url`, as the SDK's client honours them; read
+    once per target: aiohttp's `trust_env` reads them, and ~/.netrc in a thread, for every request."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy is None or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
 def direct_session(settings: Settings) -> aiohttp.ClientSession:
-    """The connection pool of the direct requests of every endpoint (`async with` closes it). Like
-    the SDK's, it honours HTTP(S)_PROXY and NO_PROXY."""
+    """The connection pool of the direct requests of every endpoint (`async with` closes it)."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
-        trust_env=True,
         # The wait for the first token is the stream's; the transport only must not give up sooner.
         timeout=aiohttp.ClientTimeout(
             total=None,
