@@ -59,10 +59,12 @@ async def test_client_that_stops_reading_is_dropped_and_upstream_closed(
 
 
 async def test_stream_sockets_detect_a_vanished_peer(make_client: ClientFactory, simulator: Simulator) -> None:
-    client = await make_client(write_timeout=7)
+    client = await make_client(write_timeout=7, ping_interval=0.05)
     simulator.fail_next(Fault.STALL, after_chunks=0)
     response = await client.post("/api/chat", json=chat_body())
     await asyncio.wait_for(simulator.next_request(), 5)
+    # Set once the stream has been silent for a ping interval: writing, the write timeout watches.
+    assert (await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)) == b": ping\n\n"
     assert client.server.runner is not None and client.server.runner.server is not None
     [transport] = [c.transport for c in client.server.runner.server.connections if c.transport is not None]
     sock = transport.get_extra_info("socket")

@@ -19,6 +19,7 @@ say (weights, a deployment name per endpoint, provisioned capacity first and sta
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -39,9 +40,9 @@ class EndpointConfig:
     deployments: tuple[tuple[str, str], ...] = ()  # our name -> its name here, where they differ
     api_version: str | None = None  # None: v1 when the URL names the v1 path, else the setting's
 
-    @property
+    @functools.cached_property
     def host(self) -> str:
-        """The endpoint as logs and /healthz name it: never a key."""
+        """The endpoint as logs and /healthz name it: never a key. (Asked for every request.)"""
         parts = urlsplit(self.url)
         return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "?"
 

@@ -85,6 +85,7 @@ class SseResponse:
         self._write_timeout = write_timeout
         self.last_write = time.monotonic()
         self._ping: asyncio.Task[None] | None = None
+        self._probing = False  # keepalive probes set on the socket
         self._closed = False
 
     @classmethod
@@ -96,7 +97,6 @@ class SseResponse:
         # open stream.
         response.headers.clear()
         stream = cls(request, response, pings, write_timeout)
-        stream._detect_vanished_peer()
         pings.add(stream)
         return stream
 
@@ -130,6 +130,8 @@ class SseResponse:
         """A ping, in a task of its own while it is written: the ticker never waits on a client.
         Never cancelled: a ping parked in drain shares the drain future with the relay's own write."""
         if self._ping is None and not self._closed:
+            if not self._probing:
+                self._detect_vanished_peer()  # once silent: five system calls most answers never need
             self.last_write = time.monotonic()
             self._ping = asyncio.create_task(self._send_ping())
 
@@ -143,7 +145,9 @@ class SseResponse:
             self._ping = None
 
     def _detect_vanished_peer(self) -> None:
-        """Keepalive probes and a user timeout end a connection whose peer vanished without a FIN."""
+        """Keepalive probes and a user timeout end a connection whose peer vanished without a FIN
+        (while the stream writes, the write timeout does)."""
+        self._probing = True
         sock = self._transport.get_extra_info("socket") if self._transport else None
         if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
             return
