@@ -42,8 +42,9 @@ async def _until_ready(url: str, process: asyncio.subprocess.Process) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _gunicorn(port: int, cwd: Path, *options: str, **env: str) -> AsyncIterator[str]:
-    """Two workers against `env`'s upstream, until they stop on SIGTERM; yields the URL."""
+async def _gunicorn(port: int, cwd: Path, log: list[str], *options: str, **env: str) -> AsyncIterator[str]:
+    """Two workers against `env`'s upstream, until they stop on SIGTERM; yields the URL. Their log
+    is appended to `log` once they have stopped."""
     url = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -68,7 +69,10 @@ async def _gunicorn(port: int, cwd: Path, *options: str, **env: str) -> AsyncIte
         await _until_ready(url, process)
         yield url
         process.send_signal(signal.SIGTERM)
+        assert process.stderr is not None
+        errors = await asyncio.wait_for(process.stderr.read(), 10)
         await asyncio.wait_for(process.wait(), 10)
+        log.append(errors.decode(errors="replace"))
     finally:
         if process.returncode is None:
             process.kill()
@@ -86,7 +90,8 @@ def _upstream(upstream: TestServer, simulator: Simulator) -> dict[str, str]:
 async def test_two_workers_chat_and_cancel_on_disconnect(
     tmp_path: Path, unused_tcp_port: int, upstream: TestServer, simulator: Simulator
 ) -> None:
-    async with _gunicorn(unused_tcp_port, tmp_path, **_upstream(upstream, simulator)) as url:
+    log: list[str] = []
+    async with _gunicorn(unused_tcp_port, tmp_path, log, **_upstream(upstream, simulator)) as url:
         async with aiohttp.ClientSession() as session:
 
             async def ask(number: int) -> None:
@@ -104,6 +109,10 @@ async def test_two_workers_chat_and_cancel_on_disconnect(
             response.close()
             await asyncio.wait_for(record.ended.wait(), 2)
             assert record.hung_up
+    # Each answer's line, from whichever worker answered it.
+    assert log[0].count('chat outcome="completed"') == 20, log[0][-2000:]
+    assert 'chat outcome="client_gone"' in log[0]
+    assert "aiohttp.access" not in log[0]  # as under server.py: the answer's line is the log
 
 
 def _completed(text: str) -> float:
@@ -151,7 +160,7 @@ async def test_two_workers_metrics_add_up(
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"an earlier run's file, removed at start")
     env = {**_upstream(upstream, simulator), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    async with _gunicorn(unused_tcp_port, tmp_path, "-c", "python:chat.run.gunicorn_config", **env) as url:
+    async with _gunicorn(unused_tcp_port, tmp_path, [], "-c", "python:chat.run.gunicorn_config", **env) as url:
         # A connection each, so that each is another chance for the other worker to accept it.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
 

@@ -14,7 +14,7 @@ from chat.config.environment import read_environment, unknown_variables
 from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.listen import cannot_listen, url
-from chat.run.process import LISTEN_BACKLOG, create_process_app, run_options
+from chat.run.process import LISTEN_BACKLOG, create_process_app, log_to_stderr, run_options
 from chat.state.descriptor_budget import descriptor_warning
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     before, after = raise_open_file_limit()  # each connection holds a file descriptor
     if after > before:
         logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)

@@ -15,7 +15,7 @@ from aiohttp import web
 from chat.config.environment import read_environment, unknown_variables
 from chat.config.settings import Settings, SettingsError
 from chat.edge.descriptors import raise_open_file_limit
-from chat.run.process import create_process_app, run_options
+from chat.run.process import create_process_app, log_to_stderr, run_options
 from chat.state.descriptor_budget import descriptor_warning
 
 
@@ -28,9 +28,10 @@ async def app_runner() -> web.AppRunner:
         settings = Settings.from_env(environment)
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None  # one line, not a worker-boot traceback
+    log_to_stderr()  # gunicorn sets up its own loggers only: without this the answers' lines were lost
     raise_open_file_limit()  # each connection holds a file descriptor
     if too_few := descriptor_warning(settings.max_streams):
         logging.getLogger("chat").warning(too_few)  # from each worker: each has its own limit
-    options = run_options(settings)
-    options.pop("access_log")  # gunicorn's own access log settings apply
-    return web.AppRunner(create_process_app(settings), **options)
+    # As `server.py`: one line per answer and no access log (gunicorn's `--access-logfile` does not
+    # reach a runner made here).
+    return web.AppRunner(create_process_app(settings), **run_options(settings))

@@ -24,6 +24,14 @@ LISTEN_BACKLOG = 2048
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to_stderr() -> None:
+    """The log of a server process (a line per answer, the warnings), under any runner."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
 def run_options(settings: Settings) -> dict[str, Any]:
     """How the server must run: the tests start it with these too, not only `server.py`.
 
