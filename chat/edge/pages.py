@@ -11,6 +11,7 @@ from chat.access.client_access import client_access_key
 from chat.access.metrics_clients import may_read_metrics
 from chat.config.presets import Preset
 from chat.config.settings import settings_key
+from chat.edge.static_files import static_files_key
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.state.open_streams import open_streams_key
@@ -38,13 +39,21 @@ def chat_page(request: web.Request, *, embedded: bool) -> web.Response:
     deployments = access.deployments(preset, request.app[settings_key])
     if not deployments:
         return refusal_page(request, 403, "Not open to you", catalogue.NO_DEPLOYMENT_OPEN.template)
-    return aiohttp_jinja2.render_template(
-        "index.html", request, page_context(request, embedded=embedded, preset=preset, deployments=deployments)
-    )
+    context = page_context(request, embedded=embedded, preset=preset, deployments=deployments)
+    return page_response(aiohttp_jinja2.render_template("index.html", request, context))
 
 
 def refusal_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
-    return aiohttp_jinja2.render_template("refusal.html", request, {"title": title, "message": message}, status=status)
+    context = {"title": title, "message": message, "static": request.app[static_files_key]}
+    return page_response(aiohttp_jinja2.render_template("refusal.html", request, context, status=status))
+
+
+def page_response(response: web.Response) -> web.Response:
+    """A page names the static files' current versions: checked again at each load, sent compressed."""
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.enable_compression()
+    return response
 
 
 def page_context(
@@ -53,6 +62,7 @@ def page_context(
     settings = request.app[settings_key]
     return {
         "embedded": embedded,
+        "static": request.app[static_files_key],
         "preset": preset,
         "simulated": settings.simulated,
         "deployments": deployments,

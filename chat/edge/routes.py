@@ -8,6 +8,7 @@ from chat.accounting.metrics_view import get_metrics
 from chat.accounting.usage_view import get_usage
 from chat.config.settings import settings_key
 from chat.edge.pages import embed, healthz, index
+from chat.edge.static_files import load_static_files, static_file, static_files_key
 from chat.relay.handler import post_chat
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -23,15 +24,17 @@ def find_web_dir() -> Path:
 WEB_DIR = find_web_dir()
 
 
-async def favicon(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "static" / "favicon.svg")  # for browsers that ask without reading the page
+async def favicon(request: web.Request) -> web.Response:
+    # For browsers that ask without reading the page.
+    return request.app[static_files_key].response(request, "favicon.svg")
 
 
-async def widget(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "static" / "widget.js")  # at the root: `embed` is beside it
+async def widget(request: web.Request) -> web.Response:
+    return request.app[static_files_key].response(request, "widget.js")  # at the root: `embed` is beside it
 
 
 def setup_routes(app: web.Application) -> None:
+    app[static_files_key] = load_static_files(WEB_DIR / "static")
     app.router.add_get("/", index, name="index")
     app.router.add_get("/embed", embed, name="embed")
     app.router.add_post("/api/chat", post_chat, name="chat")
@@ -41,4 +44,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_get("/widget.js", widget, name="widget")  # for other sites' pages: headers.py
-    app.router.add_static("/static/", WEB_DIR / "static", name="static", append_version=False)
+    app.router.add_get("/static/{path:.+}", static_file, name="static")  # from memory: static_files.py
