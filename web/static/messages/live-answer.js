@@ -1,6 +1,6 @@
 // The answer being streamed: "Thinking… N s" until the first text of the answer, the
 // model's reasoning (if it shares any) in an open section above it, then the answer's text,
-// drawn at most once an animation frame. Finished markdown blocks are rendered once and
+// drawn at most ten times a second. Finished markdown blocks are rendered once and
 // kept; only the block still being written is redrawn (its code is coloured once finished).
 // When the answer ends, what was drawn is kept: only the last block is drawn again.
 
@@ -12,9 +12,14 @@ import { elapsedText, markdownFragment, reasoningSection, thinkingIndicator } fr
 const THINKING_TICK_MS = 1000;
 // A draw costs more as the block being written grows (a long code block, a long table), and
 // the page's layout after it too. After each draw, the next waits this many times what the last
-// one cost, page work included: drawing then keeps the main thread busy at most 1/(1+N) of the
+// one cost, its frame included: drawing then keeps the main thread busy at most 1/(1+N) of the
 // time. Measured on a 16 KB answer at 250 tokens/s: drawing every frame kept it busy ~30%.
 const DRAW_SPACING = 5;
+// And at most ten draws a second, however cheap each is: a frame costs the browser more than it
+// shows in its own time (handing the frame over, bookkeeping). Measured on a 6,000-token answer at
+// 250 tokens/s (bench/page.py): without this bound, 20 to 24 draws a second kept the main thread
+// 17 to 20% busy; with it, 13%, the text shown 25 tokens at a time.
+const MIN_DRAW_INTERVAL_MS = 100;
 
 /** Markdown that grows at its end, drawn into `container`. */
 class GrowingMarkdown {
@@ -75,7 +80,7 @@ export class LiveAnswer {
     this.ended = false;
   }
 
-  /** The whole reasoning and answer so far; drawn at an animation frame soon. */
+  /** The whole reasoning and answer so far; drawn soon. */
   update(reasoning, content) {
     this.text = { reasoning, content };
     this.pending = true;
@@ -83,16 +88,15 @@ export class LiveAnswer {
   }
 
   schedule() {
-    if (this.frame || this.wait || this.measuring || this.ended) return;
-    const delay = this.nextDrawAt - performance.now();
-    if (delay <= 0) {
-      this.frame = requestAnimationFrame(() => this.draw());
-      return;
-    }
+    if (this.wait || this.measuring || this.ended) return;
+    // A task, not an animation frame: the scroll that follows the new text then reaches the
+    // browser before its next frame, which lays out, paints and tells the scroll listener at
+    // once. Drawn in a frame callback, the scroll came too late for that frame and cost one more
+    // (the same answer: 14.5% of the main thread instead of 13%).
     this.wait = setTimeout(() => {
       this.wait = 0;
-      this.frame = requestAnimationFrame(() => this.draw());
-    }, delay);
+      this.draw();
+    }, Math.max(0, this.nextDrawAt - performance.now()));
   }
 
   /**
@@ -140,17 +144,31 @@ export class LiveAnswer {
   }
 
   draw() {
-    this.frame = 0;
     this.pending = false;
     this.measuring = true;
     const started = performance.now();
-    // A task queued now runs once the browser has laid out and painted this frame.
-    setTimeout(() => {
-      const now = performance.now();
-      this.measuring = false;
-      this.nextDrawAt = now + (now - started) * DRAW_SPACING;
-      if (this.pending) this.schedule();
+    let drawn = started;
+    // What the draw cost: its own task, then the frame that lays it out and paints it (from the
+    // frame's callback to a task queued there, which runs once the frame is done).
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      const frameStarted = performance.now();
+      setTimeout(() => {
+        const now = performance.now();
+        const cost = drawn - started + (now - frameStarted);
+        this.measuring = false;
+        this.nextDrawAt = Math.max(started + MIN_DRAW_INTERVAL_MS, now + cost * DRAW_SPACING);
+        if (this.pending) this.schedule();
+      });
     });
+    try {
+      this.drawText();
+    } finally {
+      drawn = performance.now();
+    }
+  }
+
+  drawText() {
     const { reasoning, content } = this.text;
     if (reasoning !== "") {
       if (!this.reasoningSection) {
