@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import statistics
 import sys
 import time
@@ -131,6 +132,7 @@ class PageRun:
     warm: Load
     hard: list[str]  # a line for each hard answer
     frozen: bool  # a hard answer was not drawn in time, or a round lost a table
+    load_average: float  # of the machine over the minute before the run: others' work stretches the figures
 
     @property
     def busy_share(self) -> float:
@@ -291,6 +293,7 @@ async def first_loads(browser: Browser, url: str) -> tuple[Load, Load]:
 
 
 async def measure_page(rounds: int = 3) -> PageRun:
+    load_average = os.getloadavg()[0]
     text = long_markdown()
     simulator = Simulator(token_delay=TOKEN_DELAY)
     figures: list[Figures] = []
@@ -323,7 +326,7 @@ async def measure_page(rounds: int = 3) -> PageRun:
                 await page.context.close()
         finally:
             await browser.close()
-    return PageRun(text, figures, cold, warm, hard, frozen)
+    return PageRun(text, figures, cold, warm, hard, frozen, load_average)
 
 
 ANSWER_BODY = "#messages > article.message-assistant:last-child .message-body"
@@ -342,7 +345,8 @@ def page_text(run: PageRun) -> str:
         f"warm {_kib(run.warm.bytes)} in {run.warm.requests} requests, {run.warm.round_trips} round trips, "
         f"usable after {run.warm.usable_ms:,.0f} ms",
         f"page, a {len(tokens(run.text)):,}-token markdown answer ({len(run.text):,} characters) streamed at "
-        f"{1 / TOKEN_DELAY:.0f} tokens/s, {len(run.rounds)} rounds:",
+        f"{1 / TOKEN_DELAY:.0f} tokens/s, {len(run.rounds)} rounds (load average {run.load_average:.1f} on "
+        f"{os.cpu_count()} cores before the run: others' work stretches the rounds and their tasks):",
     ]
     for number, figures in enumerate(run.rounds, 1):
         over = sum(duration > LONG_TASK_MS for duration in figures.long_tasks)
