@@ -25,7 +25,7 @@ import orjson
 from chat.config.endpoints import EndpointConfig
 from chat.config.settings import Settings
 from chat.internals.private_api import sdk_request_target, sdk_status_error, stop_read_timer
-from chat.upstream.failures import HostNotFound, OutOfDescriptors, out_of_descriptors, unresolved
+from chat.upstream.failures import HostNotFound, OutOfDescriptors, named_wait, out_of_descriptors, unresolved
 
 MAX_REFUSAL_BYTES = 64 * 1024  # of a refusal's body: its error object, not an answer
 # The SDK's wait before its first retry when the refusal names none (openai/_constants.py).
@@ -104,15 +104,11 @@ def _retried_status(status: int) -> bool:
 
 
 def _first_retry_delay(headers: httpx2.Headers | None) -> float:
-    """What the SDK waits before its first retry: the refusal's `retry-after-ms` or `Retry-After`
-    (seconds) when it names a wait of at most a minute, else its backoff, less up to a quarter."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            seconds = float(headers.get(name, "") if headers is not None else "") / scale
-        except ValueError:
-            continue
-        if 0 < seconds <= LONGEST_NAMED_RETRY:
-            return seconds
+    """What the SDK waits before its first retry: the wait the refusal names when it is of at most a
+    minute, else its backoff, less up to a quarter."""
+    seconds = named_wait(headers) if headers is not None else None
+    if seconds is not None and 0 < seconds <= LONGEST_NAMED_RETRY:
+        return seconds
     return FIRST_RETRY_DELAY * (1 - 0.25 * random.random())
 
 

@@ -193,8 +193,8 @@ def _timed_out(error: BaseException) -> bool:
     return True
 
 
-def retry_after(headers: httpx2.Headers) -> float:
-    """Seconds to wait, as Azure says: `retry-after-ms`, else `Retry-After`, else a default."""
+def named_wait(headers: httpx2.Headers) -> float | None:
+    """Seconds to wait, as Azure says: `retry-after-ms`, else `Retry-After` (seconds); None if neither."""
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         try:
             seconds = float(headers.get(name, "")) / scale
@@ -202,7 +202,13 @@ def retry_after(headers: httpx2.Headers) -> float:
             continue
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
-    return DEFAULT_RETRY_AFTER
+    return None
+
+
+def retry_after(headers: httpx2.Headers) -> float:
+    """The wait a refusal names, else a default."""
+    seconds = named_wait(headers)
+    return DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 def retry_after_seconds(headers: httpx2.Headers) -> int:
