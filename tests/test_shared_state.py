@@ -12,8 +12,8 @@ import pytest
 
 from chat import Settings, SettingsError
 from chat.simulator import Fault, Simulator
-from chat.state.open_streams import open_streams_key
 from chat.state import shared_state
+from chat.state.open_streams import open_streams_key
 from chat.state.shared_state import shared_state_key
 
 from .redis_server import RedisServer
