@@ -55,6 +55,12 @@ class ServingSettings:
         help="with Redis: how long an open stream's place outlives a process that died holding it (live processes "
         "renew theirs every third of it)",
     )  # fmt: skip
+    resume_window: float = setting(
+        30.0, "CHAT_RESUME_WINDOW", 0.1, 3600,
+        help="seconds a resumable answer (`\"resumable\": true`) goes on with no reader, waiting for its client to "
+        "come back (`GET /api/answers/{id}`); then its upstream is closed and its tokens count as abandoned. The "
+        "events of a finished answer are kept as long (see [the API](api.md#resumable-answers))",
+    )  # fmt: skip
     tokens_per_day: int = setting(
         0, "CHAT_TOKENS_PER_DAY", 0, 10**12, shown_default="`0` (no quota)",
         help="tokens (prompt, completion and reasoning; for an answer left before its usage came, its prompt and "

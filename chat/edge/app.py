@@ -19,6 +19,7 @@ from chat.accounting.outcome import observers_key
 from chat.accounting.quota import DailyQuota, quota_key
 from chat.accounting.usage import MemoryUsageStore, UsageAccounting, usage_key
 from chat.accounting.usage_redis import RedisUsageStore
+from chat.answers.local import LocalAnswers, answers_context, answers_key
 from chat.config.endpoints import EndpointConfig
 from chat.config.presets import allowed_presets_key, default_preset_key
 from chat.config.settings import Settings, SettingsError, settings_key
@@ -64,6 +65,7 @@ def create_app(
     app[shared_state_key] = shared = SharedState(settings.redis_url)
     app[open_streams_key] = OpenStreams(settings, shared)
     app[access_state_key] = AccessState(throttle=SignInThrottle(shared))
+    app[answers_key] = LocalAnswers(settings, shared)
     app[observers_key] = []
     # Told of each chat request as it ends: usage accounting, and the metrics unless turned off.
     app[usage_key] = UsageAccounting(RedisUsageStore(shared) if shared.enabled else MemoryUsageStore())
@@ -80,6 +82,7 @@ def create_app(
     app.cleanup_ctx.append(upstream_context)
     app[ping_ticker_key] = PingTicker(settings.ping_interval)
     app.cleanup_ctx.append(ping_ticker_context)
+    app.cleanup_ctx.append(answers_context)  # ends first: the answers' last events reach Redis before it closes
     app.on_shutdown.append(end_open_streams)
     app.on_response_prepare.append(add_security_headers)
     app[connections_key] = serve_chat_connections(app, security_headers(settings.frame_ancestors))
@@ -169,3 +172,4 @@ def api_version_warning(settings: Settings) -> str | None:
 
 async def end_open_streams(app: web.Application) -> None:
     app[open_streams_key].close_all()
+    app[answers_key].close_readers()

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from chat.accounting.metrics_view import get_metrics
 from chat.accounting.usage_view import get_usage
+from chat.answers.views import get_answer, stop_answer
 from chat.config.settings import settings_key
 from chat.edge.pages import embed, healthz, index
 from chat.edge.static_files import load_static_files, static_file, static_files_key
@@ -38,6 +39,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/embed", embed, name="embed")
     app.router.add_post("/api/chat", post_chat, name="chat")
+    app.router.add_get("/api/answers/{id}", get_answer, name="answer")
+    app.router.add_post("/api/answers/{id}/stop", stop_answer, name="stop_answer")
     app.router.add_get("/api/usage", get_usage, name="usage")
     if app[settings_key].metrics:
         app.router.add_get("/metrics", get_metrics, name="metrics")

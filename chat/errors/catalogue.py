@@ -209,12 +209,18 @@ UPSTREAM_RATE_LIMITED = _says(_rate_limited, "The model service is busy. Try aga
 RATE_LIMITED = _says(
     _rate_limited, "You have sent {amount} messages in the last minute. Try again in {retry_after} seconds."
 )
-TOO_MANY_STREAMS = _one(
+_too_many_streams = _code(
     "too_many_streams",
     429,
-    "You already have {held} answers streaming. Wait for one to finish or stop it.",
-    when="the client already has `CHAT_MAX_STREAMS_PER_CLIENT` answers streaming; `Retry-After`",
-    what_to_do="Wait for an answer to finish, or stop one.",
+    when="the client already has `CHAT_MAX_STREAMS_PER_CLIENT` answers streaming, or as many readers of resumable "
+    "answers open on one process (`GET /api/answers/{id}`); `Retry-After`",
+    what_to_do="Wait for an answer to finish, or stop one; close another tab that follows the answer.",
+)
+TOO_MANY_STREAMS = _says(
+    _too_many_streams, "You already have {held} answers streaming. Wait for one to finish or stop it."
+)
+TOO_MANY_READERS = _says(
+    _too_many_streams, "You already follow {held} answers. Close another tab that shows one and try again."
 )
 _server_busy = _code(
     "server_busy",
@@ -268,6 +274,7 @@ UPSTREAM_UNRESOLVED = _says(
 )
 UPSTREAM_FAILED = _says(_upstream_unavailable, "The model service had a problem. Try again in a moment.")
 UPSTREAM_LOST = _says(_upstream_unavailable, "The connection to the model service was lost. Try again.")
+ANSWER_OWNER_LOST = _says(_upstream_unavailable, "The server writing this answer has stopped. Send your message again.")
 _upstream_error = _code(
     "upstream_error",
     502,
@@ -320,6 +327,16 @@ _upstream_timeout = _code(
 )
 UPSTREAM_TIMEOUT = _says(_upstream_timeout, "The model service did not answer in time. Try again.")
 UPSTREAM_STALLED = _says(_upstream_timeout, "The model service stopped sending. Try again.")
+
+# Resumable answers (`GET /api/answers/{id}`, `POST /api/answers/{id}/stop`).
+ANSWER_NOT_FOUND = _one(
+    "answer_not_found",
+    404,
+    "There is no such answer here: it ended more than a resume window ago, or it is not yours.",
+    when="an answer id that is unknown, expired (`CHAT_RESUME_WINDOW` after its end or its last reader), or asked "
+    "for by another client or without its secret: all answered alike",
+    what_to_do="Send the message again.",
+)
 
 # The server.
 SERVER_SHUTDOWN = _one(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from chat.access.client_access import client_access_key
+from chat.answers.views import answer_resumably
 from chat.config.settings import settings_key
 from chat.errors import error_response
 from chat.errors.chat_error import ChatError
@@ -27,6 +28,8 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
         async with scope:
             # The body first: a client still sending it holds no stream place and no quota.
             chat = await read_chat_request(request, settings, request[client_access_key])
+            if chat.resumable:  # kept on the server for a reader that comes back: chat/answers/
+                return await answer_resumably(request, scope.hand_over(), chat)
             messages = with_system_prompt(chat.messages, chat.system_prompt)
             await scope.admit(messages, chat.max_tokens or settings.token_ceiling)
             answer = request.app[upstream_key].answer(chat.deployment, messages, chat.max_tokens, chat.reasoning_effort)

@@ -21,7 +21,7 @@ MESSAGE_FIELDS = frozenset({"role", "content"})
 # to 8 KiB) cannot make every open stream cost two megabytes.
 MAX_HEADER_BYTES = 32 * 1024
 # `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
-BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment", "preset"})
+BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment", "preset", "resumable"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class ChatRequest:
     system_prompt: str
     reasoning_effort: str | None = None  # None: the deployment's setting (CHAT_REASONING_EFFORT)
     preset: str | None = None
+    resumable: bool = False  # kept by the server for a reader that comes back (chat/answers/)
 
 
 async def read_chat_request(request: web.Request, settings: Settings, access: ClientAccess) -> ChatRequest:
@@ -70,9 +71,12 @@ def check_chat_request(document: object, settings: Settings, access: ClientAcces
         raise _invalid("The request body must be a JSON object with a `messages` list.")
     if unknown := set(document) - BODY_FIELDS:
         raise _invalid(
-            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens`, `deployment` "
-            "and `preset` are accepted."
+            f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens`, `deployment`, "
+            "`preset` and `resumable` are accepted."
         )
+    resumable = document.get("resumable", False)
+    if not isinstance(resumable, bool):
+        raise _invalid("`resumable` must be true or false.")
     if "max_completion_tokens" in document and "max_tokens" in document:
         raise _invalid("Send `max_completion_tokens` only; `max_tokens` is its older name.")
     preset = access.preset(document.get("preset"))
@@ -89,6 +93,7 @@ def check_chat_request(document: object, settings: Settings, access: ClientAcces
         preset.system_prompt if preset and preset.system_prompt else settings.system_prompt,
         preset.reasoning_effort if preset else None,
         preset.name if preset else None,
+        resumable,
     )
 
 

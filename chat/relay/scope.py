@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import time
 from types import TracebackType
 
@@ -40,6 +41,15 @@ class ChatScope:
         self.outcome = Outcome(request[client_access_key].client)
         self._completion: CompletionStream | None = None
         self._admission: contextlib.AbstractAsyncContextManager[None] | None = None
+        self._handed_over = False
+
+    def hand_over(self) -> ChatScope:
+        """The rest of the request, for a task of the server's own (a resumable answer outlives its
+        request): this scope's block then ends without a record, and the block of the one returned,
+        entered in that task, admits, records and tells the observers instead."""
+        successor = copy.copy(self)
+        self._handed_over = True
+        return successor
 
     async def __aenter__(self) -> Outcome:
         return self.outcome
@@ -59,6 +69,8 @@ class ChatScope:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        if self._handed_over:
+            return
         try:
             if self._admission is not None:
                 await self._admission.__aexit__(kind, error, trace)

@@ -89,8 +89,10 @@ class SseResponse:
         self._closed = False
 
     @classmethod
-    async def start(cls, request: web.Request, pings: PingTicker, write_timeout: float) -> SseResponse:
-        response = web.StreamResponse(headers=SSE_HEADERS)
+    async def start(
+        cls, request: web.Request, pings: PingTicker, write_timeout: float, headers: dict[str, str] | None = None
+    ) -> SseResponse:
+        response = web.StreamResponse(headers=SSE_HEADERS if headers is None else {**SSE_HEADERS, **headers})
         # An event stream must never be compressed: a compressor holds bytes back until the end.
         await response.prepare(request)
         # Sent: nothing reads them again, and with the security headers they were 2.5 KiB of every
