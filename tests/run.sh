@@ -54,10 +54,11 @@ fi
 beside "ruff" sh -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'   # lint, one formatting (pyproject.toml)
 beside "mypy" .venv/bin/python -m mypy                                              # strict typing (setup.cfg)
 
-# Two workers: most tests wait on sockets, timers and Chromium more than on a core. At the end, the
-# slowest tests, to keep the suite quick.
+# Four workers on two cores: most tests wait on sockets, timers and Chromium more than on a core
+# (with two workers the suite kept one core busy on average). At the end, the slowest tests, to keep
+# the suite quick.
 status=0
-.venv/bin/python -m pytest --numprocesses=2 --durations=15 "$@" || status=$?
+.venv/bin/python -m pytest --numprocesses=4 --durations=15 "$@" || status=$?
 
 for job in "${jobs_started[@]}"; do
   name=${job%:*}
