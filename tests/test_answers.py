@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from chat.answers import running
 from chat.simulator import Fault, Simulator
 
 from .typedefs import Client, ClientFactory
@@ -224,3 +225,28 @@ async def test_a_beacon_stops_it(client: Client, simulator: Simulator) -> None:
     assert stop.status == 204
     await asyncio.wait_for(record.ended.wait(), 2)
     response.close()
+
+
+async def test_a_page_that_says_it_leaves_gets_a_short_grace(
+    client: Client, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `pagehide` beacon: a reload comes back within the grace and goes on, a closed tab does not."""
+    monkeypatch.setattr(running, "LEAVING_GRACE", 0.3)
+    simulator.fail_next(Fault.STALL, after_chunks=1, times=2)
+    for comes_back in (True, False):
+        response, first = await started(client, simulator)
+        record = simulator.requests[-1]
+        url = f"/api/answers/{first.data['id']}"
+        beacon = await client.post(f"{url}/stop", data={"secret": first.data["secret"], "leaving": "1"})
+        assert beacon.status == 204
+        response.close()
+        if comes_back:
+            again = await client.get(url, headers=reader_headers(first))
+            with pytest.raises(TimeoutError):  # the grace passes, the answer goes on (30 s window)
+                await asyncio.wait_for(asyncio.shield(record.ended.wait()), 0.6)
+            assert (await client.post(f"{url}/stop", headers=reader_headers(first))).status == 204
+            again.close()
+        loop = asyncio.get_running_loop()
+        left = loop.time()
+        await asyncio.wait_for(record.ended.wait(), 2)
+        assert record.hung_up and (comes_back or loop.time() - left < 1)

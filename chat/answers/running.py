@@ -20,6 +20,8 @@ from chat.upstream.service import Upstream
 
 STOPPED = "stopped"
 ABANDONED = "abandoned"
+LEAVING = "leaving"  # the page is going (a reload, or a closed tab): ended unless it comes back in LEAVING_GRACE
+LEAVING_GRACE = 3.0
 
 
 class ResumableAnswer:
@@ -65,7 +67,12 @@ class ResumableAnswer:
         self.task = asyncio.create_task(self._run(scope, chat, upstream, ceiling))
 
     def end(self, how: str) -> None:
-        """Stop it now (STOPPED) or drop it unread (ABANDONED): the upstream is closed at once."""
+        """Stop it now (STOPPED), drop it unread (ABANDONED): the upstream is closed at once. LEAVING:
+        dropped unless a reader comes back within LEAVING_GRACE."""
+        if how == LEAVING:
+            if self.running:
+                self.window.leaving(LEAVING_GRACE)
+            return
         if self.running and self.ending is None:
             self.ending = how
             assert self.task is not None

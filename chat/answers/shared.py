@@ -35,7 +35,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from chat.answers.log import TERMINAL, numbered_frame
-from chat.answers.running import ABANDONED, STOPPED, ResumableAnswer
+from chat.answers.running import ABANDONED, LEAVING, STOPPED, ResumableAnswer
 from chat.config.settings import Settings
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
@@ -210,8 +210,9 @@ class SharedAnswers:
                 await pubsub.subscribe(channel)
                 self._subscribed.set()
                 async for message in pubsub.listen():
-                    if message["type"] == "message" and (answer := self._local(message["data"].decode())):
-                        answer.end(STOPPED)
+                    how, _, answer_id = message["data"].decode().partition(":")
+                    if how in (STOPPED, LEAVING) and (answer := self._local(answer_id)):
+                        answer.end(how)
             except (RedisError, OSError):
                 await asyncio.sleep(RETRY_AFTER)
             finally:
@@ -248,9 +249,9 @@ class SharedAnswers:
             return None
         return SharedAnswer(client.decode(), secret, running.decode() if running else None)
 
-    async def request_stop(self, answer_id: str, owner: str) -> None:
+    async def request_stop(self, answer_id: str, owner: str, how: str = STOPPED) -> None:
         with contextlib.suppress(Unavailable):
-            await self._shared.run(lambda r: r.publish(STOP_CHANNEL + owner, answer_id))
+            await self._shared.run(lambda r: r.publish(STOP_CHANNEL + owner, f"{how}:{answer_id}"))
 
     async def follow(self, answer_id: str, after: int, sse: SseResponse) -> None:
         """The events after `after`, then the answer live, read from Redis; `upstream_unavailable` if

@@ -8,7 +8,7 @@ from aiohttp import web
 from chat.access.client_access import client_access_key
 from chat.answers.local import answers_key
 from chat.answers.log import AnswerLog
-from chat.answers.running import ABANDONED, STOPPED, ResumableAnswer
+from chat.answers.running import ABANDONED, LEAVING, STOPPED, ResumableAnswer
 from chat.answers.secret import may_read, secret_of
 from chat.config.settings import settings_key
 from chat.errors import catalogue, error_response
@@ -110,7 +110,9 @@ async def _read(request: web.Request, local: ResumableAnswer | None, after: int)
 
 
 async def stop_answer(request: web.Request) -> web.Response:
-    """204 once the Stop is on its way to the process that runs the answer (or it had ended)."""
+    """204 once the Stop is on its way to the process that runs the answer (or it had ended). A form
+    body with `leaving=1` (the page's `pagehide` beacon) ends it only if no reader is back within
+    LEAVING_GRACE."""
     form = None
     if request.content_type == "application/x-www-form-urlencoded":  # navigator.sendBeacon
         form = {name: value for name, value in (await request.post()).items() if isinstance(value, str)}
@@ -118,15 +120,17 @@ async def stop_answer(request: web.Request) -> web.Response:
     answers = request.app[answers_key]
     answer_id = request.match_info["id"]
     secret = secret_of(request, form)
+    # The page's beacon on `pagehide` cannot tell a reload from a closed tab: it says it is leaving.
+    how = LEAVING if (form or {}).get("leaving") == "1" else STOPPED
     if (local := answers.find(answer_id, client, secret)) is not None:
-        local.end(STOPPED)
+        local.end(how)
         return web.Response(status=204)
     shared = await answers.shared.lookup(answer_id) if answers.shared is not None else None
     if shared is None or not may_read(shared.client, shared.secret_digest, client, secret):
         return error_response(ChatError(catalogue.ANSWER_NOT_FOUND))
     if shared.owner is not None:
         assert answers.shared is not None
-        await answers.shared.request_stop(answer_id, shared.owner)
+        await answers.shared.request_stop(answer_id, shared.owner, how)
     return web.Response(status=204)
 
 

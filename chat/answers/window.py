@@ -10,13 +10,16 @@ from collections.abc import Callable
 class ResumeWindow:
     """Counts an answer's readers here; `expired` is called once the last has been gone for `seconds`."""
 
-    __slots__ = ("_expired", "_readers", "_timer", "seconds")
+    __slots__ = ("_expired", "_readers", "_timer", "grace", "seconds")
 
     def __init__(self, seconds: float, expired: Callable[[], None]) -> None:
         self.seconds = seconds
         self._expired = expired
         self._readers = 0
         self._timer: asyncio.TimerHandle | None = None
+        # Set when the page said it is going (its `pagehide` beacon): a reload comes back within
+        # it, a closed tab does not, and its answer is not paid for the whole window.
+        self.grace: float | None = None
 
     @property
     def readers(self) -> int:
@@ -24,12 +27,19 @@ class ResumeWindow:
 
     def joined(self) -> None:
         self._readers += 1
+        self.grace = None
         self.cancel()
 
     def left(self) -> None:
         self._readers -= 1
         if not self._readers:
-            self.start(self.seconds)
+            self.start(self.seconds if self.grace is None else self.grace)
+
+    def leaving(self, grace: float) -> None:
+        """The reader's page is going away: `grace` instead of the window, from now or once it has left."""
+        self.grace = min(grace, self.seconds)
+        if not self._readers:
+            self.start(self.grace)
 
     def start(self, seconds: float) -> None:
         """(Again) `seconds` from now, unless a reader joins meanwhile."""
