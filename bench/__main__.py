@@ -1,4 +1,5 @@
-"""Benchmark the relay: `python -m bench` (about 3 minutes) or `python -m bench --smoke` (seconds).
+"""Benchmark the relay and the page: `python -m bench` (about 5 minutes) or `python -m bench --smoke`
+(seconds, without the page).
 
 The simulated Azure endpoint runs in this process, so it can time when each upstream stream ends;
 the relay (`server.py`) and a naive relay (`bench/naive_relay.py`) run as their own processes on
@@ -122,6 +123,7 @@ async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -
     finally:
         await runner.cleanup()
     thought = await thinking(smoke)  # with the other relays stopped: its own simulator and relay
+    page_figures, page_goals = await page(smoke)
 
     print(report.machine())
     print()
@@ -143,14 +145,30 @@ async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -
         print(report.profile_text(spied))
     print()
     print(thinking_text(thought))
+    if page_figures:
+        print()
+        print(page_figures)
     print()
     print(report.verdicts(runs, aborts, steps, HUNDRED.name, ONE.name, SLOW.name))
     print(report.thinking_verdicts(thought))
+    for goal in page_goals:
+        print(goal)
     status = _exactness(runs, aborts)
     if not thought.sound:
         print(f"thinking streams: FAILED: answers other than 200 and 503 server_busy: {dict(thought.other)}")
         return 1
     return status
+
+
+async def page(smoke: bool) -> tuple[str, list[str]]:
+    """The page's figures and goals (full run only): Chromium against its own app and simulator."""
+    if smoke:
+        return "", []
+    from .page import measure_page, page_text, page_verdicts  # Playwright: the full run only
+
+    progress("the page: its first load, cold and warm, and a long answer drawn as it streams")
+    run = await measure_page()
+    return page_text(run), [("ok " if met else "MISS ") + goal for met, goal in page_verdicts(run)]
 
 
 async def thinking(smoke: bool) -> ThinkingRun:

@@ -20,7 +20,7 @@ def configuration(recipe: str, backends: list[int], port: int, directory: Path, 
     (e.g. a shorter proxy_read_timeout) swapped; inside a minimal main configuration."""
     servers = "\n    ".join(f"server 127.0.0.1:{backend};" for backend in backends)
     recipe = recipe.replace("server 127.0.0.1:8080;", servers)
-    recipe = re.sub(r"listen \d+ ssl;", f"listen 127.0.0.1:{port};", recipe)
+    recipe = re.sub(r"listen \d+ ssl( http2)?;", f"listen 127.0.0.1:{port};", recipe)
     recipe = "\n".join(line for line in recipe.splitlines() if not line.strip().startswith("ssl_"))
     for directive, value in replaced.items():
         recipe, count = re.subn(rf"({directive}\s+)[^;]+;", rf"\g<1>{value};", recipe)
