@@ -35,7 +35,13 @@ export class Controller {
       isOnline: () => view.isOnline(),
       onText: (conversation, message) => this.asking.onAnswerText(conversation, message),
       onEnd: (conversation, message, index) => this.asking.onAnswerEnd(conversation, message, index),
+      onReconnecting: (conversation, reconnecting) => {
+        if (this.active === conversation || !reconnecting) view.showReconnecting(reconnecting);
+      },
     });
+    view.bindPageHide(() => answers.leaving());
+    view.bindOnline(() => answers.reconnectNow());
+    view.bindOffline(() => answers.dropConnections());
     const saving = new Saving({ store, view, whileStreamingMs: delays.saveWhileStreamingMs });
     const countdown = new RetryCountdown({ messageList, isShown: (conversation) => this.active === conversation });
     const parts = { store, view, topbar, conversationList, messageList, settings, answers, saving, countdown };

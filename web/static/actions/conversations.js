@@ -44,6 +44,7 @@ export class Conversations {
   start() {
     this.store.checkWritable(); // the stored conversations are shown whether or not there is room for more
     this.saving.report();
+    this.answers.resumeInterrupted(this.store.list()); // answers a reload cut off, followed again
     const [latest] = this.store.list();
     this.show(latest ?? this.newConversation());
     this.view.focusComposerIfFinePointer();

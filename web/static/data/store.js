@@ -143,9 +143,29 @@ export class ConversationStore {
     return answer;
   }
 
-  /** Text that arrived for an answer: `field` is "reasoning" (never sent back) or "content". */
-  growAnswer(answer, field, text) {
+  /**
+   * Text that arrived for an answer: `field` is "reasoning" (never sent back) or "content"; `number`,
+   * the event's in a resumable answer, kept with the text so that a reload resumes right after it.
+   */
+  growAnswer(answer, field, text, number = null) {
     answer[field] = (answer[field] ?? "") + text;
+    if (number !== null && answer.resumable) answer.resumable.last = number;
+  }
+
+  /** The server keeps this answer for a reconnect: its id and the secret that reads it, saved with the turn. */
+  keepResumable(answer, { id, secret }) {
+    answer.resumable = { id, secret, last: 0 };
+  }
+
+  /** The answer has ended: nothing to come back for. */
+  forgetResumable(answer) {
+    delete answer.resumable;
+  }
+
+  /** A turn cut off by a reload, being followed again. */
+  reopenAnswer(answer) {
+    answer.status = TURN.STREAMING;
+    delete answer.error;
   }
 
   /** An answer's outcome (api.js OUTCOME) into its turn: its status, and why it failed. */

@@ -57,6 +57,10 @@ function reviveMessage(message) {
     revived.context = { host: message.context.host, text: message.context.text };
     if (message.context.imported === true) revived.context.imported = true; // read from a file (history.js)
   }
+  const resumable = message.resumable;
+  if (typeof resumable?.id === "string" && typeof resumable.secret === "string" && Number.isInteger(resumable.last)) {
+    revived.resumable = { id: resumable.id, secret: resumable.secret, last: resumable.last };
+  }
   if (revived.status === TURN.STREAMING) {
     revived.status = TURN.LOST;
     revived.error = { ...INTERRUPTED };

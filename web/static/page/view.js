@@ -131,6 +131,11 @@ export class View {
     window.addEventListener("online", () => handler());
   }
 
+  /** The browser has lost its network. */
+  bindOffline(handler) {
+    window.addEventListener("offline", () => handler());
+  }
+
   bindStorageExport(handler) {
     this.storageExport.addEventListener("click", () => handler());
   }
@@ -234,6 +239,19 @@ export class View {
 
   hideTrimNotice() {
     this.trimNotice.hidden = true;
+  }
+
+  /** While a broken answer is being followed again (server/resume.js). */
+  showReconnecting(reconnecting) {
+    if (!this.reconnectNotice) {
+      this.reconnectNotice = this.trimNotice.ownerDocument.createElement("p");
+      this.reconnectNotice.id = "reconnect-notice";
+      this.reconnectNotice.className = "notice notice-trim";
+      this.reconnectNotice.setAttribute("role", "status");
+      this.reconnectNotice.textContent = "Reconnecting…";
+      this.trimNotice.before(this.reconnectNotice);
+    }
+    this.reconnectNotice.hidden = !reconnecting;
   }
 
   /** @param {string|null} problem a STORAGE_PROBLEM, or null: saving works (again) */

@@ -35,18 +35,37 @@ const LOST_MESSAGE = "Connection lost before the answer was complete.";
 export async function streamChat(
   url,
   messages,
-  { signal, onDelta = () => {}, onReasoning = () => {}, fetchImpl, deployment, preset } = {},
+  { signal, onDelta = () => {}, onReasoning = () => {}, onAnswer = null, fetchImpl, deployment, preset } = {},
 ) {
+  const body = { messages, ...(deployment ? { deployment } : {}), ...(preset ? { preset } : {}) };
+  // With `onAnswer` the server keeps the answer for a reconnect: it is told the answer's id and secret first.
+  if (onAnswer) body.resumable = true;
+  const init = {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: EVENT_STREAM },
+    body: JSON.stringify(body),
+  };
+  return readAnswer(url, init, { signal, fetchImpl, onText: { delta: onDelta, reasoning: onReasoning, answer: onAnswer } });
+}
+
+/**
+ * Follow a resumable answer from the event after `after` (server/resume.js): the same outcomes as
+ * streamChat; an answer the server no longer has is an ERROR with code `answer_not_found`.
+ * @param {URL|string} url `/api/answers/{id}`
+ */
+export async function followAnswer(url, { secret, after, signal, onDelta = () => {}, onReasoning = () => {}, fetchImpl } = {}) {
+  const init = {
+    method: "GET",
+    headers: { Accept: EVENT_STREAM, "X-Answer-Secret": secret, "Last-Event-ID": String(after) },
+  };
+  return readAnswer(url, init, { signal, fetchImpl, onText: { delta: onDelta, reasoning: onReasoning } });
+}
+
+async function readAnswer(url, init, { signal, fetchImpl, onText }) {
   const doFetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
   let response;
   try {
-    response = await doFetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: EVENT_STREAM },
-      body: JSON.stringify({ messages, ...(deployment ? { deployment } : {}), ...(preset ? { preset } : {}) }),
-      signal,
-      cache: "no-store",
-    });
+    response = await doFetch(url, { ...init, signal, cache: "no-store" });
   } catch (error) {
     if (signal?.aborted) return { kind: OUTCOME.ABORTED };
     return { kind: OUTCOME.UNREACHABLE };
@@ -66,7 +85,7 @@ export async function streamChat(
     };
   }
 
-  return readEventStream(response.body, signal, { delta: onDelta, reasoning: onReasoning });
+  return readEventStream(response.body, signal, onText);
 }
 
 async function readEventStream(body, signal, onText) {
@@ -83,8 +102,8 @@ async function readEventStream(body, signal, onText) {
       }
       if (signal?.aborted) return { kind: OUTCOME.ABORTED };
       const events = chunk.done ? parser.end() : parser.push(chunk.value);
-      for (const { event, data } of events) {
-        const outcome = handleEvent(event, data, onText);
+      for (const { event, data, id } of events) {
+        const outcome = handleEvent(event, data, onText, id);
         if (outcome) return outcome;
       }
       if (chunk.done) return { kind: OUTCOME.LOST, message: LOST_MESSAGE };
@@ -96,8 +115,11 @@ async function readEventStream(body, signal, onText) {
   }
 }
 
-/** @param {{delta: Function, reasoning: Function}} onText what to call with the text of each kind of event */
-function handleEvent(event, data, onText) {
+/**
+ * @param {{delta: Function, reasoning: Function, answer?: Function|null}} onText what to call with the text
+ *   of each kind of event (and its number, in a resumable answer), and with a resumable answer's name
+ */
+function handleEvent(event, data, onText, id) {
   let payload;
   try {
     payload = JSON.parse(data);
@@ -108,7 +130,12 @@ function handleEvent(event, data, onText) {
   switch (event) {
     case "delta":
     case "reasoning":
-      if (typeof payload.content === "string" && payload.content !== "") onText[event](payload.content);
+      if (typeof payload.content === "string" && payload.content !== "") onText[event](payload.content, id);
+      return null;
+    case "answer":
+      if (typeof payload.id === "string" && typeof payload.secret === "string") {
+        onText.answer?.({ id: payload.id, secret: payload.secret });
+      }
       return null;
     case "done":
       return {
