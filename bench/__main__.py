@@ -98,7 +98,11 @@ async def benchmark(smoke: bool, profile: bool, only_per_stream: bool = False) -
             progress("per stream: CPU and the burst start, byte-copy / relay / naive, alternating")
             per_stream = await measure_per_stream(
                 bench,
-                [(byte_copy_target, byte_copy), *bench.relays],
+                [
+                    (byte_copy_target, byte_copy),
+                    *bench.relays,
+                    (Target("relay-resumable", relay.url, resumable=True), relay),
+                ],
                 SMOKE_PER_STREAM if smoke else PER_STREAM,
             )
             if only_per_stream:

@@ -28,6 +28,7 @@ class Target:
     url: str
     direct: bool = False
     api_key: str = ""
+    resumable: bool = False  # asked as the page asks: the answer kept on the server for a reconnect
 
     def request(self, question: str) -> tuple[str, dict[str, Any], dict[str, str]]:
         messages = [{"role": "user", "content": question}]
@@ -35,6 +36,8 @@ class Target:
             url = f"{self.url}/openai/deployments/{DEPLOYMENT}/chat/completions?api-version={API_VERSION}"
             body = {"messages": messages, "stream": True, "stream_options": {"include_usage": True}}
             return url, body, {"api-key": self.api_key}
+        if self.resumable:
+            return f"{self.url}/api/chat", {"messages": messages, "resumable": True}, {}
         return f"{self.url}/api/chat", {"messages": messages}, {}
 
 
@@ -50,6 +53,8 @@ class RelayEvents:
         *blocks, self._pending = (self._pending + data).split(b"\n\n")
         pieces = []
         for block in blocks:
+            if block.startswith(b"id: "):  # a resumable answer numbers its events
+                block = block.partition(b"\n")[2]
             name, _, payload = block.partition(b"\n")
             if name == b"event: delta":
                 pieces.append(orjson.loads(payload[6:])["content"])
