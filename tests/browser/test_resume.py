@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from chat.simulator import Simulator
 
-from .pages import OpenChat, within
+from .pages import ChatPage, OpenChat, within
 
 ANSWER = " ".join(f"w{number}" for number in range(300))
 
@@ -60,3 +60,36 @@ async def test_closing_the_page_closes_the_upstream_through_the_beacon(
     await within(record.ended.wait(), 8)
     # The resume window is 30 s: only the beacon's `leaving` ends it this soon.
     assert record.hung_up and not record.completed and loop.time() - closed < 6
+
+
+async def test_a_second_tab_on_the_conversation_follows_the_answer_live(
+    open_chat: OpenChat, chat_url: str, simulator: Simulator
+) -> None:
+    chat = await open_chat(chat_url)
+    simulator.script("First.")
+    await chat.send("Hello")
+    await chat.wait_done()
+    # The same browser's second tab, open on that conversation (the latest).
+    other = ChatPage(await chat.page.context.new_page(), chat.problems)
+    other.page.on("console", chat.problems.on_console)
+    other.page.on("pageerror", chat.problems.on_page_error)
+    followed: list[str] = []
+    other.page.on("request", lambda request: followed.append(request.url) if "/api/answers/" in request.url else None)
+    await other.page.goto(chat_url)
+    await expect(other.answer_body()).to_have_text("First.")
+    simulator.forget()
+    simulator.token_delay = 0.01
+    simulator.script(ANSWER)
+    await chat.send("Count")
+    # Live in the other tab, read from the server (not a copy of what the first saved, which it
+    # would show as cut off): part of it while the first is still being written.
+    await expect(other.answer_body(other.answers.nth(1))).to_contain_text("w20 ")
+    await expect(other.last_answer).to_have_attribute("data-status", "streaming")
+    await expect(chat.last_answer).to_have_attribute("data-status", "streaming")
+    await other.wait_done()
+    await chat.wait_done()
+    for page in (chat, other):
+        assert (await page.answer_body().text_content() or "").strip() == ANSWER
+    await expect(other.page.locator("#reconnect-notice")).to_have_count(0)
+    assert len(simulator.requests) == 1
+    assert len(followed) == 1, followed

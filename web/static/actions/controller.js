@@ -27,6 +27,7 @@ export class Controller {
     this.view = view;
     /** PAGE_EVENT (constants.js): an answer started or ended, the host's context was removed. */
     this.events = new EventTarget();
+    const saving = new Saving({ store, view, whileStreamingMs: delays.saveWhileStreamingMs });
     const answers = new Answers({
       store,
       streamChat,
@@ -35,6 +36,8 @@ export class Controller {
       isOnline: () => view.isOnline(),
       onText: (conversation, message) => this.asking.onAnswerText(conversation, message),
       onEnd: (conversation, message, index) => this.asking.onAnswerEnd(conversation, message, index),
+      // Saved at once: another tab of this browser learns of the answer from the storage event.
+      onKept: (conversation) => saving.save(conversation),
       onReconnecting: (conversation, reconnecting) => {
         if (this.active === conversation || !reconnecting) view.showReconnecting(reconnecting);
       },
@@ -42,7 +45,6 @@ export class Controller {
     view.bindPageHide(() => answers.leaving());
     view.bindOnline(() => answers.reconnectNow());
     view.bindOffline(() => answers.dropConnections());
-    const saving = new Saving({ store, view, whileStreamingMs: delays.saveWhileStreamingMs });
     const countdown = new RetryCountdown({ messageList, isShown: (conversation) => this.active === conversation });
     const parts = { store, view, topbar, conversationList, messageList, settings, answers, saving, countdown };
     this.conversations = new Conversations({ ...parts, undoDeleteMs: delays.undoDeleteMs });

@@ -160,6 +160,7 @@ export class Conversations {
     if (!this.store.isChangedBy(key) || this.answers.any()) return;
     const activeId = this.active?.id;
     this.store.load(); // keeps this tab's new, still empty conversation
+    this.answers.resumeInterrupted(this.store.list()); // an answer the other tab is writing: followed here too
     const [latest] = this.store.list();
     this.show(this.store.get(activeId) ?? latest ?? this.newConversation());
   }

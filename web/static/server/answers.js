@@ -17,12 +17,14 @@ export class Answers {
    *          onText: (conversation: object, message: object) => void,
    *          onEnd: (conversation: object, message: object, index: number) => void,
    *          onReconnecting?: (conversation: object, reconnecting: boolean) => void,
+   *          onKept?: (conversation: object) => void,
    *          follow?: Function, beacon?: (url: URL, body: URLSearchParams) => boolean,
    *          fetchImpl?: typeof fetch}} parts
    *   Each answer is asked resumable: a broken connection is followed again from the last event
    *   (server/resume.js), a reload finds it (resumeInterrupted), Stop and leaving the page tell the server.
+   *   `onKept` is told once the server has named the answer (its id and secret are in the turn).
    */
-  constructor({ store, streamChat, chatUrl, settings, isOnline, onText, onEnd, onReconnecting = () => {}, follow = followAnswer, beacon, fetchImpl }) {
+  constructor({ store, streamChat, chatUrl, settings, isOnline, onText, onEnd, onReconnecting = () => {}, onKept = () => {}, follow = followAnswer, beacon, fetchImpl }) {
     this.store = store;
     this.streamChat = streamChat;
     this.chatUrl = chatUrl;
@@ -31,6 +33,7 @@ export class Answers {
     this.beacon = beacon ?? ((url, body) => globalThis.navigator?.sendBeacon?.(url, body) ?? false);
     this.fetchImpl = fetchImpl ?? ((...args) => globalThis.fetch(...args));
     this.onReconnecting = onReconnecting;
+    this.onKept = onKept;
     this.wakers = new Set(); // resolvers of the pauses between reconnects: called once the network is back
     this.settings = settings;
     this.isOnline = isOnline;
@@ -73,6 +76,9 @@ export class Answers {
   /**
    * After a reload: the answers the closed page left being written, followed again where the
    * stored text ends (the server keeps them for its resume window). Before the page is drawn.
+   * The same for the answers another tab of this browser is writing, read from storage (at start,
+   * or on its `storage` event): stored, they look the same (data/stored.js), and this tab follows
+   * them from the last event it has, without asking the model again.
    */
   resumeInterrupted(conversations) {
     for (const conversation of conversations) {
@@ -183,11 +189,14 @@ export class Answers {
           preset: conversation.preset ?? null,
           onReasoning: grow("reasoning"),
           onDelta: grow("content"),
-          onAnswer: (answer) => this.store.keepResumable(message, answer),
+          onAnswer: (answer) => {
+            this.store.keepResumable(message, answer);
+            this.onKept(conversation);
+          },
         });
         if (message.resumable) outcome = broken(outcome);
       } else {
-        outcome = { kind: OUTCOME.LOST };
+        outcome = await followAgain(); // at once: the answer is being written now (another tab, a reload)
       }
       if (outcome.kind === OUTCOME.LOST && message.resumable) {
         outcome = await resumeAnswer(followAgain, {
