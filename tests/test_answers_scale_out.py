@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 LEASE_SECONDS = 1.0
 STOP_TRIES = 10
+MAX_READERS = 10  # CHAT_MAX_STREAMS_PER_CLIENT, by default
 
 
 class AnswerCluster:
@@ -198,3 +199,37 @@ async def test_the_readers_of_a_killed_owner_are_told(cluster: AnswerCluster) ->
         assert told < LEASE_SECONDS * 1.5, told
         response.close()
     await cluster.restart(0)
+
+
+async def test_a_clients_readers_are_counted_across_processes(cluster: AnswerCluster) -> None:
+    simulator = cluster.simulator
+    simulator.forget()
+    simulator.fail_next(Fault.STALL, after_chunks=1)
+    async with aiohttp.ClientSession() as session:
+        response, first = await begin(session, cluster.direct(0))
+        url = f"/api/answers/{first.data['id']}"
+        # Half of the client's places on the process that runs the answer, half on the other.
+        readers = []
+        for number in range(MAX_READERS):
+            reader = await session.get(f"{cluster.direct(number % 2)}{url}", headers=secret(first))
+            assert reader.status == 200, await reader.text()
+            readers.append(reader)
+        for number in (0, 1):
+            async with session.get(f"{cluster.direct(number)}{url}", headers=secret(first)) as refused:
+                assert refused.status == 429 and (await refused.json())["error"]["code"] == "too_many_streams"
+        readers.pop().close()  # its place comes back once the process has seen it go
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while True:
+            again = await session.get(f"{cluster.direct(0)}{url}", headers=secret(first))
+            if again.status == 200 or loop.time() > deadline:
+                break
+            again.release()
+            await asyncio.sleep(0.05)
+        assert again.status == 200
+        readers.append(again)
+        async with session.post(f"{cluster.direct(1)}{url}/stop", headers=secret(first)) as stop:
+            assert stop.status == 204
+        for reader in readers:
+            reader.close()
+        response.close()

@@ -17,7 +17,10 @@ from chat.answers.shared import SharedAnswers
 from chat.config.settings import Settings, settings_key
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
+from chat.state.open_streams import OpenStreams
 from chat.state.shared_state import SharedState
+
+READERS = "readers"  # their places in Redis: chat:readers:{client}
 
 
 class LocalAnswers:
@@ -51,20 +54,30 @@ class LocalAnswers:
             return None
         return answer
 
+    @contextlib.asynccontextmanager
+    async def reading(self, client: str, places: OpenStreams) -> AsyncIterator[None]:
+        """One of the client's reader places for the calling task; 429 when it holds them all. With
+        Redis the places are leases there, as the open streams' are, so the readers of one client are
+        counted across every process; without it (or while it is away) in this process."""
+        async with places.shared_place(READERS, client, _too_many_readers) as shared:
+            with contextlib.nullcontext() if shared else self._counted(client):
+                task = asyncio.current_task()
+                assert task is not None
+                self._reader_tasks.add(task)
+                try:
+                    yield
+                finally:
+                    self._reader_tasks.discard(task)
+
     @contextlib.contextmanager
-    def reading(self, client: str) -> Iterator[None]:
-        """One of the client's reader places for the calling task; 429 when it holds them all."""
+    def _counted(self, client: str) -> Iterator[None]:
         held = self._readers[client]
         if held >= self._max_readers:
-            raise ChatError(catalogue.TOO_MANY_READERS, held=held, retry_after=1)
+            raise _too_many_readers(held)
         self._readers[client] += 1
-        task = asyncio.current_task()
-        assert task is not None
-        self._reader_tasks.add(task)
         try:
             yield
         finally:
-            self._reader_tasks.discard(task)
             self._readers[client] -= 1
             if not self._readers[client]:
                 del self._readers[client]
@@ -89,6 +102,10 @@ class LocalAnswers:
         asyncio.get_running_loop().call_later(self.window, self._answers.pop, answer.id, None)
         for hook in self.on_finished:
             hook(answer)
+
+
+def _too_many_readers(held: int) -> ChatError:
+    return ChatError(catalogue.TOO_MANY_READERS, held=held, retry_after=1)
 
 
 answers_key = web.AppKey("answers_key", LocalAnswers)

@@ -16,6 +16,7 @@ from chat.errors.chat_error import ChatError
 from chat.relay.request import ChatRequest
 from chat.relay.scope import ChatScope
 from chat.relay.sse import SseResponse, frame, ping_ticker_key
+from chat.state.open_streams import open_streams_key
 from chat.upstream.service import upstream_key
 
 ANSWER_ID_HEADER = "X-Answer-Id"
@@ -81,7 +82,7 @@ async def get_answer(request: web.Request) -> web.StreamResponse:
             shared = await answers.shared.lookup(answer_id) if answers.shared is not None else None
             if shared is None or not may_read(shared.client, shared.secret_digest, client, secret):
                 raise ChatError(catalogue.ANSWER_NOT_FOUND)
-        with answers.reading(client):
+        async with answers.reading(client, request.app[open_streams_key]):
             return await _read(request, local, after)
     except ChatError as error:
         return error_response(error)

@@ -4,6 +4,8 @@ minute, and the handler tasks behind them, so that shutdown can end each one pol
 With CHAT_REDIS_URL the counts are shared by every process: each open stream holds a lease in
 Redis that this process renews while the stream lives, so a process that dies frees its places
 within the lease time. Without Redis, or while it is unreachable, each process counts its own.
+Other kinds of places per client (the readers of resumable answers) hold the same leases under
+keys of their own (`shared_place`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from chat.state.descriptor_budget import fitting_streams_now
 from chat.state.shared_state import SharedState, Unavailable, configuration_error, limits_uri
 
 KEY_PREFIX = "chat"
+STREAMS = "streams"  # the kind of place an open stream holds
+UNBOUNDED = 2**53  # "everyone's" limit of a kind of place counted per client only
 READ_NOW = -1  # the streams that fit, read from the process's limit and descriptors as it starts
 
 # Atomically: forget expired leases, then take one if the client and everyone are below their limits.
@@ -83,7 +87,7 @@ class OpenStreams:
         self._lease_ttl_ms = round(settings.stream_lease_seconds * 1000)
         self._shared = shared or SharedState(None)
         self._per_client: collections.Counter[str] = collections.Counter()
-        self._leases: dict[str, str] = {}  # lease held in Redis -> its client
+        self._leases: dict[str, tuple[str, str]] = {}  # lease held in Redis -> its client and kind of place
         self._lease_ids = (f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
         self._tasks: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
@@ -135,6 +139,32 @@ class OpenStreams:
                 if not self._tasks:
                     self._idle.set()
 
+    @contextlib.asynccontextmanager
+    async def shared_place(self, kind: str, client: str, refused: Callable[[int], ChatError]) -> AsyncIterator[bool]:
+        """One of the client's places of another `kind` than streams (the readers of its answers),
+        leased in Redis as the streams are, so every process counts them: `refused(held)` is raised
+        when the client holds CHAT_MAX_STREAMS_PER_CLIENT. Yields False without Redis, or while it is
+        unreachable: the caller counts the place in its own process."""
+        lease = next(self._lease_ids)
+        try:
+            verdict, held = await self._shared.run(
+                lambda r: r.eval(
+                    ACQUIRE, 2, *_keys(client, kind), lease, self._lease_ttl_ms, self._max_per_client, UNBOUNDED
+                )
+            )
+        except Unavailable:
+            verdict = held = None
+        if verdict is None:
+            yield False
+            return
+        if verdict != 0:
+            raise refused(held)
+        self._leases[lease] = (client, kind)
+        try:
+            yield True
+        finally:
+            await self._give_back(client, lease, kind)
+
     async def wait_until_idle(self) -> None:
         await self._idle.wait()
 
@@ -148,16 +178,16 @@ class OpenStreams:
         """Keep this process's leases alive while their streams are (run for the app's lifetime)."""
         while True:
             await asyncio.sleep(self._lease_ttl_ms / 3000)
-            by_client: dict[str, list[str]] = collections.defaultdict(list)
-            for lease, client in list(self._leases.items()):
-                by_client[client].append(lease)
-            for client, leases in by_client.items():
+            by_client: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+            for lease, place in list(self._leases.items()):
+                by_client[place].append(lease)
+            for (client, kind), leases in by_client.items():
                 with contextlib.suppress(Unavailable):
-                    await self._shared.run(self._renewal(client, leases))
+                    await self._shared.run(self._renewal(client, leases, kind))
 
-    def _renewal(self, client: str, leases: list[str]) -> Callable[[redis.Redis], Awaitable[object]]:
+    def _renewal(self, client: str, leases: list[str], kind: str) -> Callable[[redis.Redis], Awaitable[object]]:
         async def renew(r: redis.Redis) -> object:
-            return await r.eval(RENEW, 2, *_keys(client), self._lease_ttl_ms, *leases)
+            return await r.eval(RENEW, 2, *_keys(client, kind), self._lease_ttl_ms, *leases)
 
         return renew
 
@@ -178,7 +208,7 @@ class OpenStreams:
             raise _too_many_streams(held)
         if verdict == 2:
             raise _server_busy()
-        self._leases[lease] = client
+        self._leases[lease] = (client, STREAMS)
         return lease
 
     def _check_local(self, client: str) -> None:
@@ -187,7 +217,7 @@ class OpenStreams:
         if len(self._tasks) >= self._max_streams:
             raise _server_busy()
 
-    async def _give_back(self, client: str, lease: str | None) -> None:
+    async def _give_back(self, client: str, lease: str | None, kind: str = STREAMS) -> None:
         if lease is None:
             self._per_client[client] -= 1
             if not self._per_client[client]:
@@ -195,7 +225,7 @@ class OpenStreams:
             return
         del self._leases[lease]
         with contextlib.suppress(Unavailable):  # else it expires with its lease time
-            await asyncio.shield(self._shared.run(lambda r: _release(r, client, lease)))
+            await asyncio.shield(self._shared.run(lambda r: _release(r, client, lease, kind)))
 
     async def _count_request(self, client: str) -> None:
         if self._rate is None:
@@ -218,13 +248,13 @@ class OpenStreams:
         raise ChatError(catalogue.RATE_LIMITED, amount=rate.amount, retry_after=retry_after)
 
 
-def _keys(client: str) -> tuple[str, str]:
-    return f"{KEY_PREFIX}:streams:{client}", f"{KEY_PREFIX}:streams"
+def _keys(client: str, kind: str = STREAMS) -> tuple[str, str]:
+    return f"{KEY_PREFIX}:{kind}:{client}", f"{KEY_PREFIX}:{kind}"
 
 
-async def _release(client: redis.Redis, owner: str, lease: str) -> None:
+async def _release(client: redis.Redis, owner: str, lease: str, kind: str) -> None:
     async with client.pipeline(transaction=False) as pipe:
-        for key in _keys(owner):
+        for key in _keys(owner, kind):
             pipe.zrem(key, lease)
         await pipe.execute()
 
