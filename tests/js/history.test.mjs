@@ -91,6 +91,26 @@ test("a JSON export is read back by import as it was", () => {
   assert.equal(jsonExport([list[0], list[0]], now).name, "chat-conversations-2026-03-10.json");
 });
 
+test("an export keeps no resumable answer's id, secret or last event, and an older export that did still imports", () => {
+  const now = at(2026, 3, 10);
+  const resumable = { id: "answer-id-123", secret: "secret-abc-456", last: 987654 };
+  const messages = [
+    { role: "user", content: "q" },
+    { role: "assistant", content: "cut off", status: "lost", error: { code: "interrupted", message: "x" }, resumable },
+  ];
+  const list = [conversation("x", "Resumed", 5, messages)];
+  for (const file of [jsonExport(list, now), markdownExport(list, now)]) {
+    for (const value of Object.values(resumable)) assert.ok(!file.text.includes(String(value)), `${file.name}: ${value}`);
+    assert.ok(!file.text.includes("resumable"), file.name);
+  }
+  assert.equal(list[0].messages[1].resumable, resumable, "the page's own turn keeps it");
+  const older = JSON.stringify({ format: EXPORT_FORMAT, version: 1, conversations: list });
+  const [imported] = readExport(older, now);
+  assert.equal(imported.messages[1].content, "cut off");
+  assert.equal(imported.messages[1].resumable, undefined);
+  assert.equal(imported.messages[1].error.code, "imported");
+});
+
 test("import takes the page's own stored data too, and refuses anything else in words", () => {
   const stored = JSON.stringify({ version: 1, conversations: [conversation("s", "stored", 1)] });
   assert.deepEqual(readExport(stored).map((c) => c.id), ["s"]);

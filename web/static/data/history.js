@@ -113,9 +113,21 @@ function baseName(conversations, now) {
   return `chat-${slug || "conversation"}-${day(now)}`;
 }
 
+/**
+ * A turn as a file keeps it: without a resumable answer's id, secret and last event number. The
+ * secret reads and stops that answer on the server, and a file is shared; its answer is over anyway.
+ */
+function exportedMessage(message) {
+  const exported = { ...message };
+  delete exported.resumable;
+  return exported;
+}
+
 /** The conversations as JSON that `readExport` takes back. */
 export function jsonExport(conversations, now = Date.now()) {
-  const kept = conversations.filter((conversation) => conversation.messages.length > 0);
+  const kept = conversations
+    .filter((conversation) => conversation.messages.length > 0)
+    .map((conversation) => ({ ...conversation, messages: conversation.messages.map(exportedMessage) }));
   const exported = { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date(now).toISOString(), conversations: kept };
   return file(`${baseName(kept, now)}.json`, "application/json", `${JSON.stringify(exported, null, 2)}\n`);
 }
@@ -168,7 +180,7 @@ const IMPORTED_ERROR = Object.freeze({
 const clamp = (number, low, high) => Math.min(high, Math.max(low, Math.round(number)));
 
 function importedMessage(message) {
-  const imported = { ...message };
+  const imported = exportedMessage(message); // an older export kept a resumable answer's id and secret: not followed
   delete imported.retryAt;
   if (imported.error) {
     imported.error = { code: "imported", message: IMPORTED_ERROR[imported.status] ?? IMPORTED_ERROR[TURN.ERROR] };
