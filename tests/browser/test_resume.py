@@ -69,13 +69,18 @@ async def test_a_second_tab_on_the_conversation_follows_the_answer_live(
     simulator.script("First.")
     await chat.send("Hello")
     await chat.wait_done()
-    # The same browser's second tab, open on that conversation (the latest).
-    other = ChatPage(await chat.page.context.new_page(), chat.problems)
-    other.page.on("console", chat.problems.on_console)
-    other.page.on("pageerror", chat.problems.on_page_error)
     followed: list[str] = []
-    other.page.on("request", lambda request: followed.append(request.url) if "/api/answers/" in request.url else None)
-    await other.page.goto(chat_url)
+
+    async def another_tab() -> ChatPage:
+        """The same browser's next tab, open on that conversation (the latest)."""
+        tab = ChatPage(await chat.page.context.new_page(), chat.problems)
+        tab.page.on("console", chat.problems.on_console)
+        tab.page.on("pageerror", chat.problems.on_page_error)
+        tab.page.on("request", lambda request: followed.append(request.url) if "/api/answers/" in request.url else None)
+        await tab.page.goto(chat_url)
+        return tab
+
+    other = await another_tab()
     await expect(other.answer_body()).to_have_text("First.")
     simulator.forget()
     simulator.token_delay = 0.01
@@ -86,10 +91,13 @@ async def test_a_second_tab_on_the_conversation_follows_the_answer_live(
     await expect(other.answer_body(other.answers.nth(1))).to_contain_text("w20 ")
     await expect(other.last_answer).to_have_attribute("data-status", "streaming")
     await expect(chat.last_answer).to_have_attribute("data-status", "streaming")
-    await other.wait_done()
-    await chat.wait_done()
-    for page in (chat, other):
+    # A tab opened while the answer is being written finds it in storage and follows it too.
+    third = await another_tab()
+    await expect(third.last_answer).to_have_attribute("data-status", "streaming")
+    for tab in (other, chat, third):
+        await tab.wait_done()
+    for page in (chat, other, third):
         assert (await page.answer_body().text_content() or "").strip() == ANSWER
     await expect(other.page.locator("#reconnect-notice")).to_have_count(0)
     assert len(simulator.requests) == 1
-    assert len(followed) == 1, followed
+    assert len(followed) == 2, followed  # one GET /api/answers/{id} for each of the other tabs
