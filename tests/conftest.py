@@ -55,7 +55,7 @@ async def upstream(aiohttp_server: AiohttpServer, simulator: Simulator) -> TestS
 
 
 @pytest.fixture
-def settings(upstream: TestServer, simulator: Simulator, dialect: str) -> Settings:
+def settings(upstream: TestServer, simulator: Simulator, dialect: str, tmp_path: Path) -> Settings:
     return Settings(
         backend="azure",
         endpoint=str(upstream.make_url("/")),
@@ -67,6 +67,7 @@ def settings(upstream: TestServer, simulator: Simulator, dialect: str) -> Settin
         # Limits have tests of their own; elsewhere they would only get in the way of load.
         max_streams_per_client=10_000,
         requests_per_minute=0,
+        data_dir=str(tmp_path / "data"),  # conversations of apps with sign-in: each test its own database
     )
 
 

@@ -30,6 +30,8 @@ from chat.errors.chat_error import ChatError
 from chat.log.lines import line
 
 OPEN_ROUTES = frozenset({"healthz"})
+# Requests whose origin is checked: a page of another site must not write (nor spend) in the client's name.
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,7 +57,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
             # /healthz signs in only a client that tries: its details are for CHAT_METRICS_CLIENTS.
             identity = await identify(request, settings, state.throttle)
             request[client_access_key] = client_access(request, identity.client)
-            if request.method == "POST":
+            if request.method in WRITES:
                 check_origin(request, settings)
     except SignInRefused as refused:
         # One line per failed sign-in, for fail2ban: `chat sign-in-failed address="<HOST>"`; none for
@@ -79,7 +81,7 @@ def signs_in(request: web.Request, settings: Settings) -> bool:
 
 
 def check_origin(request: web.Request, settings: Settings) -> None:
-    """Refuse a browser POST sent from another site's page (it would spend our quota)."""
+    """Refuse a browser POST (or another write) sent from another site's page (it would spend our quota)."""
     sent = request.headers.get("Origin")
     if sent is None:
         # Not sent by a browser for this request; a cross-site browser request always says so.

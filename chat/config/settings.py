@@ -1,7 +1,8 @@
-"""Settings: one frozen dataclass, its fields declared in two parts (chat/config/model_settings.py,
-chat/config/serving_settings.py), each with its type, environment name, bounds and meaning once
-(docs/settings.md is generated from them). `__post_init__` checks them and keeps them parsed, however
-the settings were built (environment, code, `replace`); `from_env` reads them from the environment."""
+"""Settings: one frozen dataclass, its fields declared in three parts (chat/config/model_settings.py,
+chat/config/serving_settings.py, chat/config/history_settings.py), each with its type, environment
+name, bounds and meaning once (docs/settings.md is generated from them). `__post_init__` checks them
+and keeps them parsed, however the settings were built (environment, code, `replace`); `from_env`
+reads them from the environment."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from chat.config import values as v
 from chat.config.endpoints import EndpointConfig, endpoints_from_file, endpoints_from_lists, target_uri_parts
 from chat.config.fields import BACKENDS, Backend, Setting, SettingsError, declared, shown
+from chat.config.history_settings import HistorySettings
 from chat.config.model_settings import ModelSettings
 from chat.config.presets import PresetsFile, presets_from_file
 from chat.config.serving_settings import ServingSettings
@@ -25,7 +27,7 @@ __all__ = ["Settings", "SettingsError", "environment_names", "settings_key"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Settings(ServingSettings, ModelSettings):
+class Settings(HistorySettings, ServingSettings, ModelSettings):
     # The backend follows from which endpoint variable is set.
     backend: Backend = "simulator"
     # Where the variables that CHAT_ENDPOINTS_FILE's `api_key_env` names are read: `from_env`'s (the

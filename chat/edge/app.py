@@ -24,6 +24,7 @@ from chat.config.endpoints import EndpointConfig
 from chat.config.presets import allowed_presets_key, default_preset_key
 from chat.config.settings import Settings, SettingsError, settings_key
 from chat.config.values import REASONING_API_VERSION, SIMULATOR_MODELS
+from chat.conversations.store import ConversationStore, conversations_context, conversations_key
 from chat.edge.connections import connections_key, serve_chat_connections
 from chat.edge.headers import add_security_headers, security_headers
 from chat.edge.routes import WEB_DIR, setup_routes
@@ -66,10 +67,14 @@ def create_app(
     app[open_streams_key] = OpenStreams(settings, shared)
     app[access_state_key] = AccessState(throttle=SignInThrottle(shared))
     app[answers_key] = LocalAnswers(settings, shared)
+    app[conversations_key] = ConversationStore(settings)
     app[observers_key] = []
     # Told of each chat request as it ends: usage accounting, and the metrics unless turned off.
     app[usage_key] = UsageAccounting(RedisUsageStore(shared) if shared.enabled else MemoryUsageStore())
     app[observers_key].append(app[usage_key])
+    if app[conversations_key].enabled:  # a resumable answer's turn kept however it ends
+        app[observers_key].append(app[conversations_key])
+        app[answers_key].on_finished.append(app[conversations_key].resumable_finished)
     app[quota_key] = DailyQuota(settings, shared)
     if app[quota_key].enabled:
         app[observers_key].append(app[quota_key])
@@ -78,6 +83,8 @@ def create_app(
         app[observers_key].append(app[metrics_key])
         app[open_streams_key].on_count = app[metrics_key].streams_open.set
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True)
+    # Closed last: the answers that end at shutdown (below) keep their turns before the database closes.
+    app.cleanup_ctx.append(conversations_context)
     app.cleanup_ctx.append(shared_state_context)
     app.cleanup_ctx.append(upstream_context)
     app[ping_ticker_key] = PingTicker(settings.ping_interval)

@@ -8,6 +8,7 @@ from chat.accounting.metrics_view import get_metrics
 from chat.accounting.usage_view import get_usage
 from chat.answers.views import get_answer, stop_answer
 from chat.config.settings import settings_key
+from chat.conversations.views import setup_conversation_routes
 from chat.edge.pages import embed, healthz, index
 from chat.edge.static_files import load_static_files, static_file, static_files_key
 from chat.relay.handler import post_chat
@@ -41,6 +42,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/chat", post_chat, name="chat")
     app.router.add_get("/api/answers/{id}", get_answer, name="answer")
     app.router.add_post("/api/answers/{id}/stop", stop_answer, name="stop_answer")
+    setup_conversation_routes(app)  # /api/conversations
     app.router.add_get("/api/usage", get_usage, name="usage")
     if app[settings_key].metrics:
         app.router.add_get("/metrics", get_metrics, name="metrics")

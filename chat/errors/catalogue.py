@@ -338,6 +338,52 @@ ANSWER_NOT_FOUND = _one(
     what_to_do="Send the message again.",
 )
 
+# Conversations kept on the server (`/api/conversations`).
+HISTORY_IN_BROWSER = _one(
+    "history_in_browser",
+    403,
+    "This server keeps conversations only for signed-in clients; yours stay in this browser.",
+    when="an anonymous client asks for `/api/conversations`: only basic-auth users, trusted-proxy users and named "
+    "API tokens keep history on the server",
+    what_to_do="Sign in, or keep history in the browser.",
+)
+HISTORY_OFF = _one(
+    "history_off",
+    404,
+    "This server keeps no conversations (CHAT_HISTORY=browser): history stays in each browser.",
+    when="`CHAT_HISTORY=browser`: the server keeps nobody's conversations",
+    what_to_do="Keep history in the browser; or set `CHAT_HISTORY=server`.",
+)
+CONVERSATION_NOT_FOUND = _one(
+    "conversation_not_found",
+    404,
+    "There is no such conversation here.",
+    when="a conversation id that is unknown, deleted, or another client's: all answered alike",
+    what_to_do="List the conversations again (`GET /api/conversations`).",
+)
+CONVERSATION_CHANGED = _one(
+    "conversation_changed",
+    412,
+    "The conversation was changed elsewhere since you read it. Read it again, merge, and write it back.",
+    when="a write whose `If-Match` names an ETag the conversation no longer has (another tab or device wrote it, "
+    "or it was deleted)",
+    what_to_do="Read it again (its `ETag` is in the answer), merge, and send the write with the new ETag.",
+)
+TOO_MANY_CONVERSATIONS = _one(
+    "too_many_conversations",
+    400,
+    "You keep {limit} conversations on this server, the most it keeps for one person. Delete some to make room.",
+    when="a new conversation beyond `CHAT_MAX_CONVERSATIONS` of the client's",
+    what_to_do="Delete old conversations; or raise `CHAT_MAX_CONVERSATIONS`.",
+)
+HISTORY_UNAVAILABLE = _one(
+    "history_unavailable",
+    503,
+    "Conversations cannot be read or saved just now. Chat goes on; try again in a moment.",
+    when="the database does not answer (a PostgreSQL server away, a disk full)",
+    what_to_do="Try again; if it lasts, check the database (`CHAT_DATABASE_URL` or `CHAT_DATA_DIR`).",
+)
+
 # The server.
 SERVER_SHUTDOWN = _one(
     "server_shutdown",

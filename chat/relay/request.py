@@ -10,6 +10,7 @@ from aiohttp import web
 
 from chat.access.client_access import ClientAccess
 from chat.config.settings import Settings
+from chat.conversations.drafts import conversation_id
 from chat.errors import catalogue
 from chat.errors.chat_error import ChatError
 from chat.upstream.messages import Message
@@ -21,7 +22,10 @@ MESSAGE_FIELDS = frozenset({"role", "content"})
 # to 8 KiB) cannot make every open stream cost two megabytes.
 MAX_HEADER_BYTES = 32 * 1024
 # `max_tokens` is the older name of `max_completion_tokens`, still accepted from clients.
-BODY_FIELDS = frozenset({"messages", "max_completion_tokens", "max_tokens", "deployment", "preset", "resumable"})
+# `conversation_id`: the conversation a signed-in client's server keeps the question and answer in.
+BODY_FIELDS = frozenset(
+    {"messages", "max_completion_tokens", "max_tokens", "deployment", "preset", "resumable", "conversation_id"}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class ChatRequest:
     reasoning_effort: str | None = None  # None: the deployment's setting (CHAT_REASONING_EFFORT)
     preset: str | None = None
     resumable: bool = False  # kept by the server for a reader that comes back (chat/answers/)
+    conversation_id: str | None = None  # where the server keeps the turn (chat/conversations/)
 
 
 async def read_chat_request(request: web.Request, settings: Settings, access: ClientAccess) -> ChatRequest:
@@ -72,11 +77,14 @@ def check_chat_request(document: object, settings: Settings, access: ClientAcces
     if unknown := set(document) - BODY_FIELDS:
         raise _invalid(
             f"Unknown field {sorted(unknown)[0]!r}; only `messages`, `max_completion_tokens`, `deployment`, "
-            "`preset` and `resumable` are accepted."
+            "`preset`, `resumable` and `conversation_id` are accepted."
         )
     resumable = document.get("resumable", False)
     if not isinstance(resumable, bool):
         raise _invalid("`resumable` must be true or false.")
+    conversation = document.get("conversation_id")
+    if conversation is not None:
+        conversation = conversation_id(conversation, "conversation_id")
     if "max_completion_tokens" in document and "max_tokens" in document:
         raise _invalid("Send `max_completion_tokens` only; `max_tokens` is its older name.")
     preset = access.preset(document.get("preset"))
@@ -94,6 +102,7 @@ def check_chat_request(document: object, settings: Settings, access: ClientAcces
         preset.reasoning_effort if preset else None,
         preset.name if preset else None,
         resumable,
+        conversation,
     )
 
 

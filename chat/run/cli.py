@@ -1,9 +1,11 @@
 """The command line: `chat-server [--host H] [--port P]` (also `python -m chat`, `python server.py`);
-settings come from the environment and a `.env` file in the working directory."""
+settings come from the environment and a `.env` file in the working directory. `chat-server migrate`
+brings the conversations' database to the current schema, and does nothing else."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
@@ -12,6 +14,8 @@ from aiohttp import web
 from chat.access.control import exposure_warning
 from chat.config.environment import read_environment, unknown_variables
 from chat.config.settings import Settings, SettingsError
+from chat.conversations.database import DatabaseUnavailable
+from chat.conversations.store import ConversationStore, run_migrations
 from chat.edge.descriptors import raise_open_file_limit
 from chat.run.listen import cannot_listen, url
 from chat.run.process import LISTEN_BACKLOG, create_process_app, log_to_stderr, run_options
@@ -37,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=environment.get("HOST", "127.0.0.1"), help="address to listen on")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 8080)")
+    parser.add_argument(
+        "command", nargs="?", choices=("migrate",), help="migrate: run the database's migrations, then stop"
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {"host": args.host}
     if args.port is not None:
@@ -49,6 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     log_to_stderr()
+    if args.command == "migrate" or ConversationStore(settings).enabled:
+        # Before serving: a database that cannot be opened stops start-up with one line naming its setting.
+        try:
+            ran = asyncio.run(run_migrations(settings))
+        except DatabaseUnavailable as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.command == "migrate":
+            print(f"migrations run: {', '.join(map(str, ran)) or 'none, the schema is current'}", flush=True)
+            return 0
     before, after = raise_open_file_limit()  # each connection holds a file descriptor
     if after > before:
         logging.getLogger("chat").info("open-file limit raised from %d to %d", before, after)
