@@ -289,11 +289,12 @@ def sqlite_settings(directory: Path) -> Settings:
     return Settings(data_dir=str(directory))
 
 
-async def test_a_database_of_the_first_schema_is_upgraded_and_loses_nothing(tmp_path: Path) -> None:
-    database = await open_database(sqlite_settings(tmp_path))
+async def check_upgrade(settings: Settings) -> None:
+    """A database made with the first schema and written as its server wrote it, upgraded: nothing lost,
+    and what the first schema's server wrote is found by the search a later migration added."""
+    database = await open_database(settings)
     try:
         assert await migrate(database, upto=1) == [1]
-        # Written as the first schema's server wrote it: no search index yet.
         await database.execute(
             "INSERT INTO conversations (owner, id, title, created, updated, version) "
             "VALUES ('user:ada', 'old', 'Gardening', 1, 2, 3)"
@@ -308,10 +309,9 @@ async def test_a_database_of_the_first_schema_is_upgraded_and_loses_nothing(tmp_
         assert await migrate(database) == []  # once only
     finally:
         await database.close()
-    client_settings = sqlite_settings(tmp_path)
-    store_database = await open_database(client_settings)
+    database = await open_database(settings)  # as the next start opens it
     try:
-        repository = ConversationRepository(store_database, Limits(10, 10, 1000))
+        repository = ConversationRepository(database, Limits(10, 10, 1000))
         kept = await repository.get("user:ada", "old")
         assert kept is not None
         assert (kept.summary.title, kept.summary.created, kept.summary.updated) == ("Gardening", 1, 2)
@@ -319,7 +319,11 @@ async def test_a_database_of_the_first_schema_is_upgraded_and_loses_nothing(tmp_
         assert [s.id for s in await repository.list("user:ada", search="tulips")] == ["old"]
         assert [s.id for s in await repository.list("user:ada", search="gardening")] == ["old"]
     finally:
-        await store_database.close()
+        await database.close()
+
+
+async def test_a_database_of_the_first_schema_is_upgraded_and_loses_nothing(tmp_path: Path) -> None:
+    await check_upgrade(sqlite_settings(tmp_path))
 
 
 SIGNED_IN = {"CHAT_BASIC_AUTH": "ada:correct-horse-battery"}

@@ -1,0 +1,103 @@
+"""The conversation store on a real PostgreSQL (tests/postgres_server.py): the API, the turn the relay
+keeps, the upgrade of a database of the first schema, and a wrong password's start-up line. The
+same checks as on SQLite (tests/test_conversations.py), each on a database of its own."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from chat import Settings
+
+from . import test_conversations as on_sqlite
+from .postgres_server import PostgresServer
+from .typedefs import Client, ClientFactory, StartUp
+
+pytestmark = pytest.mark.slow  # starts a PostgreSQL server
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_session() -> Iterator[PostgresServer]:
+    # Not under pytest's own temporary directory: its parents are closed to the `postgres` user.
+    directory = Path(tempfile.mkdtemp(prefix="chat-postgres-"))
+    server = PostgresServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def database_url(postgres_session: PostgresServer) -> AsyncIterator[str]:
+    """A new, empty database of the session's server, dropped after the test."""
+    name = f"test_{next(_numbers)}"  # each pytest worker has a server of its own
+    admin = await asyncpg.connect(postgres_session.url(), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield postgres_session.url(name)
+    admin = await asyncpg.connect(postgres_session.url(), timeout=10)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def signed_in(make_client: ClientFactory, database_url: str) -> Client:
+    return await make_client(
+        basic_auth=(("ada", on_sqlite.PASSWORD), ("bob", on_sqlite.PASSWORD)),
+        api_tokens=(f"ci={on_sqlite.TOKEN}", "an-unnamed-token-98765"),
+        database_url=database_url,
+    )
+
+
+async def test_a_conversation_written_read_renamed_and_deleted_with_its_etag(signed_in: Client) -> None:
+    await on_sqlite.test_a_conversation_written_read_renamed_and_deleted_with_its_etag(signed_in)
+
+
+async def test_only_the_owner_sees_a_conversation(signed_in: Client) -> None:
+    await on_sqlite.test_only_the_owner_sees_a_conversation(signed_in)
+
+
+async def test_the_list_is_newest_first_in_pages_and_searched(signed_in: Client) -> None:
+    await on_sqlite.test_the_list_is_newest_first_in_pages_and_searched(signed_in)
+
+
+async def test_the_server_keeps_the_question_and_the_answer_as_it_ended(signed_in: Client) -> None:
+    await on_sqlite.test_the_server_keeps_the_question_and_the_answer_as_it_ended(signed_in)
+
+
+async def test_sizes_are_bounded(make_client: ClientFactory, database_url: str) -> None:
+    client = await make_client(
+        basic_auth=(("ada", on_sqlite.PASSWORD),), database_url=database_url, max_conversations=2
+    )
+    assert (await on_sqlite.put(client, "a", on_sqlite.conversation("a", "x"))).status == 201
+    assert (await on_sqlite.put(client, "b", on_sqlite.conversation("b", "x"))).status == 201
+    third = await on_sqlite.put(client, "c", on_sqlite.conversation("c", "x"))
+    assert (await third.json())["error"]["code"] == "too_many_conversations"
+
+
+async def test_a_database_of_the_first_schema_is_upgraded_and_loses_nothing(database_url: str) -> None:
+    await on_sqlite.check_upgrade(Settings(database_url=database_url))
+
+
+def test_a_wrong_password_stops_start_up_with_one_line(start_up: StartUp, postgres_session: PostgresServer) -> None:
+    url = postgres_session.url(password="not-the-password")
+    code, _, err = start_up(CHAT_DATABASE_URL=url, **on_sqlite.SIGNED_IN)
+    assert code == 2
+    line = err.strip().splitlines()[-1]
+    shown = f"postgresql://chat@127.0.0.1:{postgres_session.port}/postgres"
+    assert line.startswith(f"error: CHAT_DATABASE_URL: cannot connect to {shown}: password authentication failed"), line
+    assert "not-the-password" not in err and postgres_session.password not in err
+    assert "Traceback" not in err
