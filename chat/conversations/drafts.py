@@ -5,6 +5,7 @@ CHAT_MAX_TOTAL_CHARS per conversation, CHAT_MAX_BODY_BYTES per body) and those b
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from chat.config.settings import Settings
 from chat.conversations.repository import ConversationDraft, StoredMessage
@@ -143,7 +144,7 @@ def _status(value: object, field: str) -> str | None:
     return value
 
 
-def title_for(messages: list[Message]) -> str:
+def title_for(messages: Sequence[Message]) -> str:
     """A new conversation's title: its first question on one line, shortened (as the page does)."""
     first = next((message["content"] for message in messages if message["role"] == "user"), "")
     line = " ".join(first.split())

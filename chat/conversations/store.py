@@ -1,15 +1,15 @@
 """The conversation store of the app: whose history it keeps, the database opened and migrated at
-start and closed at the end, and the turns the server writes itself as answers are asked and end
-(`begin_turn` and `TurnTranscript.end`, or `answer_ended` for an answer that kept its own text). Those
-writes run in tasks of their own, after the relay's work: a slow database delays no answer, and an
-answer whose browser has gone is kept all the same."""
+start and closed at the end, and the turn the server writes itself as each answer ends, its question
+with it (`begin_turn` and `TurnTranscript.end`, or `answer_ended` for an answer that kept its own
+text). That write is one transaction in a task of its own, after the relay's work: a slow database
+delays no answer, and an answer whose browser has gone is kept all the same."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -51,15 +51,18 @@ def answer_status(outcome: str) -> str:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EndedAnswer:
-    """An answer as it ended, for the conversation it belongs to."""
+    """An answer as it ended, with the request that asked it, for the conversation it belongs to."""
 
     client: str
     conversation_id: str
+    messages: Sequence[Message]  # as the request sent them, the question last
     status: str  # COMPLETED, STOPPED, CUT or FAILED
     content: str
     reasoning: str | None = None
     finish_reason: str | None = None
     deployment: str | None = None
+    preset: str | None = None
+    asked: int = 0  # when, in milliseconds since 1970
 
 
 class ConversationStore:
@@ -68,7 +71,7 @@ class ConversationStore:
         self.repository: ConversationRepository | None = None  # open from start to stop, when enabled
         self._named_tokens = frozenset(name for name, _ in settings.named_tokens if name is not None)
         self._writes: set[asyncio.Task[None]] = set()
-        # Each conversation's server-side writes, in order: an answer is appended after its question.
+        # Each conversation's server-side writes, in order: two turns ending together are kept as they ended.
         self._last_write: dict[tuple[str, str], asyncio.Task[None]] = {}
         # Resumable answers whose turn is kept, by their outcome (the one record the relay's handler and
         # the answer's task share) until the answer ends.
@@ -114,32 +117,31 @@ class ConversationStore:
         preset: str | None,
         deployment: str,
     ) -> TurnTranscript | None:
-        """A question asked in a conversation the server keeps: written now, in the background (with
-        the request's earlier messages if the server does not hold the conversation yet); the
-        transcript collects the answer's text for `end`. None when the server keeps nothing of it."""
+        """A question asked in a conversation the server keeps: the transcript collects the answer for
+        `end`, which keeps the turn. None when the server keeps nothing of it."""
         if conversation_id is None or self.repository is None or not self.keeps_history(client):
             return None
-        question = StoredMessage("user", messages[-1]["content"], created=now_ms())
-        visible = tuple(
-            StoredMessage(message["role"], message["content"], created=question.created)
-            for message in messages
-            if message["role"] != "system"
-        )
-        new = ConversationDraft(title_for(messages), preset, deployment, None, visible)
-        self._write(client, conversation_id, (question,), new)
-        return TurnTranscript(self, client, conversation_id, deployment)
+        return TurnTranscript(self, client, conversation_id, messages, preset, deployment)
 
     def answer_ended(self, answer: EndedAnswer) -> None:
-        """Keep an answer as it ended, after its question; returns at once (the write is a task).
+        """Keep the turn of an answer as it ended: its question and the answer at the end of the
+        conversation (one the server does not hold yet is made from the request's messages). Returns at
+        once: the write is a task of its own, one transaction, after the answer.
 
         The one call for whatever ends an answer (the relay's handler, a resumable answer's task)."""
-        if self.repository is None or not self.keeps_history(answer.client):
+        if self.repository is None or not self.keeps_history(answer.client) or not answer.messages:
             return
-        message = StoredMessage(
-            "assistant", answer.content, answer.status, answer.finish_reason, answer.reasoning, now_ms()
+        now = now_ms()
+        asked = answer.asked or now
+        reply = StoredMessage("assistant", answer.content, answer.status, answer.finish_reason, answer.reasoning, now)
+        question = StoredMessage("user", answer.messages[-1]["content"], created=asked)
+        visible = tuple(
+            StoredMessage(message["role"], message["content"], created=asked)
+            for message in answer.messages
+            if message["role"] != "system"
         )
-        # A conversation gone meanwhile (deleted, or its question not kept) is not made again.
-        self._write(answer.client, answer.conversation_id, (message,), None)
+        new = ConversationDraft(title_for(answer.messages), answer.preset, answer.deployment, None, (*visible, reply))
+        self._write(answer.client, answer.conversation_id, (question, reply), new)
 
     def follow_resumable(self, outcome: Outcome, transcript: TurnTranscript) -> None:
         """A resumable answer (chat/answers/) of a kept turn: kept from its log when it ends."""
@@ -226,15 +228,30 @@ class ConversationStore:
 
 
 class TurnTranscript:
-    """The answer's text as the relay sends it, kept for the store when the answer ends."""
+    """The answer's text as the relay sends it, kept with its request's messages (which it holds until
+    the answer ends) for the store."""
 
-    __slots__ = ("_store", "client", "conversation_id", "deployment", "finish_reason", "reasoning", "text")
+    __slots__ = (
+        "_store", "asked", "client", "conversation_id", "deployment", "finish_reason", "messages", "preset",
+        "reasoning", "text",
+    )  # fmt: skip
 
-    def __init__(self, store: ConversationStore, client: str, conversation_id: str, deployment: str) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        client: str,
+        conversation_id: str,
+        messages: list[Message],
+        preset: str | None,
+        deployment: str,
+    ) -> None:
         self._store = store
         self.client = client
         self.conversation_id = conversation_id
+        self.messages = messages
+        self.preset = preset
         self.deployment = deployment
+        self.asked = now_ms()
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.finish_reason: str | None = None
@@ -244,11 +261,14 @@ class TurnTranscript:
             EndedAnswer(
                 self.client,
                 self.conversation_id,
+                self.messages,
                 answer_status(outcome),
                 "".join(self.text),
                 "".join(self.reasoning) or None,
                 self.finish_reason,
                 self.deployment,
+                self.preset,
+                self.asked,
             )
         )
 

@@ -41,7 +41,7 @@ async def post_chat(request: web.Request) -> web.StreamResponse:
                 return await answer_resumably(request, successor, chat)
             messages = with_system_prompt(chat.messages, chat.system_prompt)
             await scope.admit(messages, chat.max_tokens or settings.token_ceiling)
-            # A signed-in client's question is kept now (in a task: the upstream request does not wait for it).
+            # A signed-in client's turn, kept as the answer ends (in a task: the relay does not wait for it).
             transcript = request.app[conversations_key].begin_turn(
                 scope.outcome.client, chat.conversation_id, chat.messages, chat.preset, chat.deployment
             )
