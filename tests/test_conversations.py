@@ -136,6 +136,16 @@ async def test_the_list_is_newest_first_in_pages_and_searched(signed_in: Client)
     assert await found("nothing-like-this") == []
     assert await found('"); DROP TABLE conversations; --') == []
     assert len(await found("")) == 6  # no words: no search
+    # Replaced, renamed and deleted: found by what it holds now, and no longer by what it held.
+    await put(signed_in, "c1", conversation("Zoo", "zebras and giraffes", "stripes"))
+    assert await found("zebras") == ["c1"]
+    await put(signed_in, "c1", conversation("Garden", "apples and pears", "orchards"))
+    assert await found("zebras") == [] and await found("zoo") == []
+    assert await found("pears") == ["c1"]
+    await signed_in.patch("/api/conversations/c1", json={"title": "Orchard"}, headers=ADA)
+    assert await found("garden") == [] and await found("orchard") == ["c1"]
+    await signed_in.delete("/api/conversations/c1", headers=ADA)
+    assert await found("pears") == [] and await found("orchard") == []
 
 
 @pytest.mark.parametrize(
@@ -332,7 +342,7 @@ SIGNED_IN = {"CHAT_BASIC_AUTH": "ada:correct-horse-battery"}
 def test_start_up_makes_the_data_dir_and_migrate_runs_alone(start_up: StartUp, tmp_path: Path) -> None:
     code, out, err = start_up("migrate", CHAT_DATA_DIR=str(tmp_path / "kept"), **SIGNED_IN)
     assert code == 0, err
-    assert "migrations run: 1, 2" in out
+    assert "migrations run: 1, 2, 3" in out
     assert (tmp_path / "kept" / SQLITE_FILE).is_file()
     code, out, _ = start_up("migrate", CHAT_DATA_DIR=str(tmp_path / "kept"), **SIGNED_IN)
     assert "none, the schema is current" in out

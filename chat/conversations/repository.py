@@ -133,17 +133,23 @@ class ConversationRepository:
         """Newest first (by last change), those changed before `before` (updated, id)."""
         args: list[object] = [owner]
         where = "c.owner = $1"
-        join = ""
         if search is not None:
             words = _WORDS.findall(search)[:MAX_SEARCH_WORDS]
             if not words:
                 return []
+            # A conversation whose title, or one of whose messages, holds every word.
             if self.database.dialect == "sqlite":
-                join = "JOIN conversation_search ON conversation_search.rowid = c.key"
-                where += " AND conversation_search MATCH $2"
+                where += (
+                    " AND c.key IN (SELECT rowid FROM title_search WHERE title_search MATCH $2 UNION "
+                    "SELECT m.conversation FROM message_search JOIN messages m ON m.id = message_search.rowid "
+                    "WHERE message_search MATCH $2)"
+                )
                 args.append(" ".join(f'"{word}"*' for word in words))  # each word, as a prefix
             else:
-                where += " AND c.search @@ to_tsquery('simple', $2)"
+                where += (
+                    " AND (c.title_search @@ to_tsquery('simple', $2) OR c.key IN "
+                    "(SELECT conversation FROM messages WHERE search @@ to_tsquery('simple', $2)))"
+                )
                 args.append(" & ".join(f"{word}:*" for word in words))
         if before is not None:
             n = len(args)
@@ -151,7 +157,7 @@ class ConversationRepository:
             args += [before[0], before[1]]
         args.append(limit)
         rows = await self.database.fetch(
-            f"SELECT {_SUMMARY} FROM conversations c {join} WHERE {where} "
+            f"SELECT {_SUMMARY} FROM conversations c WHERE {where} "
             f"ORDER BY c.updated DESC, c.id DESC LIMIT ${len(args)}",
             *args,
         )
@@ -193,12 +199,13 @@ class ConversationRepository:
                     "WHERE key = $6",
                     draft.title, draft.preset, draft.deployment, now, version, key,
                 )  # fmt: skip
+                await _unindex_messages(transaction, key)
                 await transaction.execute("DELETE FROM messages WHERE conversation = $1", key)
                 summary = Summary(
                     conversation_id, draft.title, draft.preset, draft.deployment, old.created, now, version
                 )
             await _insert_messages(transaction, key, 0, draft.messages, now)
-            await _index(transaction, key)
+            await _index_title(transaction, key)
         return summary, found is None
 
     async def rename(self, owner: str, conversation_id: str, title: str, if_match: str | None) -> Summary | None:
@@ -213,7 +220,7 @@ class ConversationRepository:
                 "UPDATE conversations SET title = $1, updated = $2, version = $3 WHERE key = $4",
                 title, summary.updated, summary.version, key,
             )  # fmt: skip
-            await _index(transaction, key)
+            await _index_title(transaction, key)
         return summary
 
     async def delete(self, owner: str, conversation_id: str, if_match: str | None) -> bool:
@@ -223,9 +230,10 @@ class ConversationRepository:
                 return False
             key, old = found
             _check_match(old, if_match)
+            await _unindex_messages(transaction, key)
             await transaction.execute("DELETE FROM messages WHERE conversation = $1", key)
             if transaction.dialect == "sqlite":
-                await transaction.execute("DELETE FROM conversation_search WHERE rowid = $1", key)
+                await transaction.execute("DELETE FROM title_search WHERE rowid = $1", key)
             await transaction.execute("DELETE FROM conversations WHERE key = $1", key)
         return True
 
@@ -250,6 +258,7 @@ class ConversationRepository:
                 key = await _insert(transaction, owner, conversation_id, new, now, now)
                 summary = Summary(conversation_id, new.title, new.preset, new.deployment, now, now, 1)
                 await _insert_messages(transaction, key, 0, new.messages, now)
+                await _index_title(transaction, key)
             else:
                 key, old = found
                 row = await transaction.fetchrow(
@@ -266,7 +275,6 @@ class ConversationRepository:
                     summary.deployment, now, summary.version, key,
                 )  # fmt: skip
                 await _insert_messages(transaction, key, int(row[2]) + 1, adding, now)
-            await _index(transaction, key)
         return summary
 
     async def count(self, owner: str) -> int:
@@ -337,23 +345,26 @@ async def _insert_messages(
         f"VALUES {', '.join(rows)}",
         *values,
     )
+    if connection.dialect == "sqlite":  # PostgreSQL's index is a column it computes
+        await connection.execute(
+            "INSERT INTO message_search (rowid, body) SELECT id, content FROM messages "
+            "WHERE conversation = $1 AND position >= $2",
+            key, first,
+        )  # fmt: skip
 
 
-async def _index(connection: Connection, key: int) -> None:
-    """The conversation's row of the search index, from its title and messages as they are now."""
+async def _index_title(connection: Connection, key: int) -> None:
+    """The conversation's title in SQLite's search index, as it is now (PostgreSQL computes its own)."""
     if connection.dialect == "sqlite":
-        await connection.execute("DELETE FROM conversation_search WHERE rowid = $1", key)
+        await connection.execute("DELETE FROM title_search WHERE rowid = $1", key)
         await connection.execute(
-            "INSERT INTO conversation_search (rowid, body) SELECT key, title || ' ' || coalesce("
-            "(SELECT group_concat(content, ' ') FROM "
-            "(SELECT content FROM messages WHERE conversation = $1 ORDER BY position)), '') "
-            "FROM conversations WHERE key = $1",
-            key,
+            "INSERT INTO title_search (rowid, body) SELECT key, title FROM conversations WHERE key = $1", key
         )
-    else:
+
+
+async def _unindex_messages(connection: Connection, key: int) -> None:
+    """The conversation's messages out of SQLite's search index, before they are deleted."""
+    if connection.dialect == "sqlite":
         await connection.execute(
-            "UPDATE conversations SET search_body = title || ' ' || coalesce("
-            "(SELECT string_agg(content, ' ' ORDER BY position) FROM messages WHERE conversation = $1), '') "
-            "WHERE key = $1",
-            key,
+            "DELETE FROM message_search WHERE rowid IN (SELECT id FROM messages WHERE conversation = $1)", key
         )

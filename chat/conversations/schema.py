@@ -21,6 +21,16 @@ class Migration:
     postgresql: str
 
 
+# A message's columns, as each schema has them (migration 3 numbers the rows of SQLite's table).
+_MESSAGE_COLUMNS = """    conversation BIGINT NOT NULL REFERENCES conversations (key) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT,
+    finish_reason TEXT,
+    reasoning TEXT,
+    created BIGINT NOT NULL,"""
+
 # Times are milliseconds since 1970 (UTC). `key` is the row's own number (the search index's rowid in
 # SQLite); `id` is the page's, unique per owner: two clients may use the same id, and neither sees the
 # other's.
@@ -39,14 +49,7 @@ CREATE TABLE conversations (
 );
 CREATE INDEX conversations_by_update ON conversations (owner, updated DESC, id DESC);
 CREATE TABLE messages (
-    conversation BIGINT NOT NULL REFERENCES conversations (key) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    status TEXT,
-    finish_reason TEXT,
-    reasoning TEXT,
-    created BIGINT NOT NULL,
+{messages}
     PRIMARY KEY (conversation, position)
 );
 """
@@ -55,8 +58,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "conversations and their messages",
-        _CONVERSATIONS.format(key="INTEGER PRIMARY KEY"),
-        _CONVERSATIONS.format(key="BIGSERIAL PRIMARY KEY"),
+        _CONVERSATIONS.format(key="INTEGER PRIMARY KEY", messages=_MESSAGE_COLUMNS),
+        _CONVERSATIONS.format(key="BIGSERIAL PRIMARY KEY", messages=_MESSAGE_COLUMNS),
     ),
     Migration(
         2,
@@ -78,6 +81,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE conversations ADD COLUMN search tsvector
             GENERATED ALWAYS AS (to_tsvector('simple', search_body)) STORED;
         CREATE INDEX conversations_search ON conversations USING GIN (search);
+        """,
+    ),
+    Migration(
+        3,
+        "search indexed per message and per title",
+        # A turn adds its messages to the index instead of writing the conversation's whole text again
+        # (the cost of a turn grew with its conversation). Messages get a number of their own, the index's
+        # rowid: SQLite's implicit rowid may change in a VACUUM.
+        f"""
+        DROP TABLE conversation_search;
+        CREATE TABLE messages_numbered (
+            id INTEGER PRIMARY KEY,
+        {_MESSAGE_COLUMNS}
+            UNIQUE (conversation, position)
+        );
+        INSERT INTO messages_numbered (conversation, position, role, content, status, finish_reason, reasoning, created)
+            SELECT conversation, position, role, content, status, finish_reason, reasoning, created
+            FROM messages ORDER BY conversation, position;
+        DROP TABLE messages;
+        ALTER TABLE messages_numbered RENAME TO messages;
+        CREATE VIRTUAL TABLE message_search USING fts5 (body, tokenize = 'unicode61 remove_diacritics 2');
+        INSERT INTO message_search (rowid, body) SELECT id, content FROM messages;
+        CREATE VIRTUAL TABLE title_search USING fts5 (body, tokenize = 'unicode61 remove_diacritics 2');
+        INSERT INTO title_search (rowid, body) SELECT key, title FROM conversations;
+        """,
+        """
+        DROP INDEX conversations_search;
+        ALTER TABLE conversations DROP COLUMN search;
+        ALTER TABLE conversations DROP COLUMN search_body;
+        ALTER TABLE conversations ADD COLUMN title_search tsvector
+            GENERATED ALWAYS AS (to_tsvector('simple', title)) STORED;
+        CREATE INDEX conversations_title_search ON conversations USING GIN (title_search);
+        ALTER TABLE messages ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED;
+        CREATE INDEX messages_search ON messages USING GIN (search);
         """,
     ),
 )
