@@ -426,3 +426,19 @@ async def test_a_resumable_answer_is_kept_as_it_ended_completed_or_stopped(
     assert kept["messages"][2]["content"] == "Again"
     assert kept["messages"][3]["status"] == "stopped"
     assert kept["messages"][3]["content"] != ""
+
+
+async def test_a_database_gone_mid_run_is_a_503_and_chat_goes_on(
+    signed_in: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    repository = signed_in.app[conversations_key].repository
+    assert repository is not None
+    await repository.database.close()  # the connection lost under the server
+    listed = await signed_in.get("/api/conversations", headers=ADA)
+    assert listed.status == 503
+    assert (await listed.json())["error"]["code"] == "history_unavailable"
+    response = await signed_in.post("/api/chat", json=ask("Still there?", "lost"), headers=ADA)
+    events, _ = await read_events(response)
+    assert events[-1].name == "done"
+    await signed_in.app[conversations_key].wait_for_writes()
+    assert "conversation_not_kept" in caplog.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -37,20 +37,15 @@ def postgres_session() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-async def database_url(postgres_session: PostgresServer) -> AsyncIterator[str]:
-    """A new, empty database of the session's server, dropped after the test."""
+async def database_url(postgres_session: PostgresServer) -> str:
+    """A new, empty database of the session's server (the whole cluster goes at the session's end)."""
     name = f"test_{next(_numbers)}"  # each pytest worker has a server of its own
     admin = await asyncpg.connect(postgres_session.url(), timeout=10)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield postgres_session.url(name)
-    admin = await asyncpg.connect(postgres_session.url(), timeout=10)
-    try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return postgres_session.url(name)
 
 
 @pytest.fixture

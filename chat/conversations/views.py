@@ -35,7 +35,7 @@ Handler = Callable[[web.Request, ConversationRepository, str], Awaitable[web.Str
 
 def conversation_view(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The checks every route shares: history kept for this client, errors as the catalogue's answers,
-    a database that fails answered 503 (and logged by the store's log)."""
+    a database that fails answered 503 (and logged)."""
 
     async def view(request: web.Request) -> web.StreamResponse:
         store = request.app[conversations_key]
@@ -53,17 +53,14 @@ def conversation_view(handler: Handler) -> Callable[[web.Request], Awaitable[web
             if changed.current is not None:
                 response.headers["ETag"] = changed.current
             return response
-        except (asyncio.CancelledError, web.HTTPException):
+        except web.HTTPException:
             raise
         except Exception as error:  # the drivers' errors share no base
-            store_log(request, error)
+            why = f"{type(error).__name__}: {str(error)[:200]}"
+            log.warning(line("history_unavailable", path=request.path, why=why))
             return error_response(ChatError(catalogue.HISTORY_UNAVAILABLE))
 
     return view
-
-
-def store_log(request: web.Request, error: Exception) -> None:
-    log.warning(line("history_unavailable", path=request.path, why=f"{type(error).__name__}: {str(error)[:200]}"))
 
 
 def _json(document: object, *, status: int = 200, etag: str | None = None) -> web.Response:
