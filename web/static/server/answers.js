@@ -9,6 +9,8 @@ import { resumeAnswer } from "./resume.js";
 
 /** The reason a stored turn was cut off by a closed page (data/stored.js): such a turn may be resumed. */
 const INTERRUPTED = "interrupted";
+// How long a Stop waits for the server to name the answer before it closes the connection anyway.
+const UNNAMED_STOP_WAIT_MS = 2000;
 
 export class Answers {
   /**
@@ -96,15 +98,17 @@ export class Answers {
     const entry = this.open.get(conversation?.id);
     if (!entry) return;
     entry.abort.abort();
-    const resumable = entry.message.resumable;
-    if (resumable) {
-      // The fetch's abort closes this connection; the answer itself lives on the server until told.
-      this.fetchImpl(this.stopUrl(resumable), {
-        method: "POST",
-        headers: { "X-Answer-Secret": resumable.secret },
-        keepalive: true,
-      }).catch(() => {});
-    }
+    if (entry.message.resumable) this.sendStop(entry.message.resumable);
+    // Not named yet: `run` keeps the connection until the server names the answer, then stops it.
+  }
+
+  /** The fetch's abort closes this connection; the answer itself lives on the server until told. */
+  sendStop(resumable) {
+    this.fetchImpl(this.stopUrl(resumable), {
+      method: "POST",
+      headers: { "X-Answer-Secret": resumable.secret },
+      keepalive: true,
+    }).catch(() => {});
   }
 
   /** The page is going (closed, or reloading: `pagehide` cannot tell): the server ends its answers unless it comes back. */
@@ -144,6 +148,7 @@ export class Answers {
     // `field` is "reasoning" (the model's summary of its thinking, kept but never sent back) or "content".
     // An event's number says whether the page has it already (a reconnect starts after the last one kept).
     const grow = (field) => (text, id) => {
+      if (signal.aborted) return; // stopped: whatever still arrives is not shown
       const number = Number(id);
       if (message.resumable && id) {
         if (number <= message.resumable.last) return;
@@ -164,7 +169,23 @@ export class Answers {
     };
     const broken = (outcome) =>
       outcome.kind === OUTCOME.ABORTED && !signal.aborted ? { kind: OUTCOME.LOST } : outcome;
-    signal.addEventListener("abort", () => entry.connection?.abort());
+    // A Stop before the server has named the answer (its first event) would leave the answer running
+    // on the server for its resume window: the page shows it stopped at once, and the connection stays
+    // until the name comes (a moment, UNNAMED_STOP_WAIT_MS at most), to send the Stop, then closes.
+    let naming = messages !== null;
+    let stoppedUnnamed = () => {};
+    const unnamed = new Promise((resolve) => {
+      stoppedUnnamed = resolve;
+    });
+    signal.addEventListener("abort", () => {
+      if (!naming || message.resumable) {
+        entry.connection?.abort();
+        return;
+      }
+      const connection = entry.connection;
+      setTimeout(() => connection?.abort(), UNNAMED_STOP_WAIT_MS);
+      stoppedUnnamed({ kind: OUTCOME.ABORTED });
+    });
     const followAgain = async () =>
       broken(
         await this.follow(new URL(encodeURIComponent(message.resumable.id), this.answersUrl), {
@@ -183,17 +204,25 @@ export class Answers {
     let outcome;
     try {
       if (messages !== null) {
-        outcome = await this.streamChat(this.chatUrl, messages, {
+        const asked = this.streamChat(this.chatUrl, messages, {
           signal: connect(),
           deployment: conversation.deployment ?? null,
           preset: conversation.preset ?? null,
           onReasoning: grow("reasoning"),
           onDelta: grow("content"),
           onAnswer: (answer) => {
+            naming = false;
+            if (signal.aborted) {
+              this.sendStop(answer); // stopped before its name came: the page has settled it already
+              entry.connection?.abort();
+              return;
+            }
             this.store.keepResumable(message, answer);
             this.onKept(conversation);
           },
         });
+        outcome = await Promise.race([asked, unnamed]);
+        naming = false;
         if (message.resumable) outcome = broken(outcome);
       } else {
         outcome = await followAgain(); // at once: the answer is being written now (another tab, a reload)
