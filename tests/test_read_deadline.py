@@ -33,12 +33,13 @@ async def test_a_wait_over_the_limit_times_out_and_the_task_is_not_left_cancelle
 
 async def test_time_between_reads_does_not_count() -> None:
     loop = asyncio.get_running_loop()
-    with ReadDeadline(0.05) as deadline:
+    # Each wait far under the limit, so that a busy machine's late timers cannot make it one.
+    with ReadDeadline(0.3) as deadline:
         for _ in range(3):
             arrives = loop.create_future()
-            loop.call_later(0.03, arrives.set_result, b"data")  # each wait under the limit
+            loop.call_soon(arrives.set_result, b"data")
             assert await read(deadline, arrives) == b"data"
-            await asyncio.sleep(0.08)  # writing to a slow client: longer than the limit, not a stall
+            await asyncio.sleep(0.35)  # writing to a slow client: longer than the limit, not a stall
 
 
 async def test_a_shorter_limit_applies_to_the_next_wait_at_once() -> None:
