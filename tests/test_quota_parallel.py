@@ -216,8 +216,8 @@ async def test_a_reservation_lives_as_long_as_its_answer_and_lapses_with_a_dead_
     admitted = asyncio.create_task(second.post("/api/chat", json=_asking(ANSWER_TOKENS)))
     await asyncio.wait_for(simulator.next_request(), 5)  # admitted: it reached the model
     simulator.hold.set()
-    events, _ = await read_events(await admitted)
+    events, _ = await asyncio.wait_for(read_events(await admitted), 10)
     assert events[-1].name == "done"
     # The held answer ends too (its process only lost Redis), before the apps are torn down.
-    await read_events(await asyncio.wait_for(held, 5))
+    await asyncio.wait_for(read_events(await asyncio.wait_for(held, 5)), 10)
     await asyncio.wait_for(first.app[open_streams_key].wait_until_idle(), 5)
