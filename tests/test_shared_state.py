@@ -103,14 +103,17 @@ async def test_a_lease_left_by_a_dead_process_expires(
 
     from chat.state.open_streams import ACQUIRE
 
+    loop = asyncio.get_running_loop()
     async with redis.Redis.from_url(redis_server.url) as connection:
-        # A dead process's lease: taken, never renewed, never released.
-        verdict = await connection.eval(ACQUIRE, 2, "chat:streams:ip:127.0.0.1", "chat:streams", "dead-1", 500, 1, 100)
+        # A dead process's lease: taken, never renewed, never released. 1.5 s: long enough for a busy
+        # machine to start the app and ask before it lapses.
+        taken = loop.time()
+        verdict = await connection.eval(ACQUIRE, 2, "chat:streams:ip:127.0.0.1", "chat:streams", "dead-1", 1500, 1, 100)
         assert verdict == [0, 0]
     client = await make_client(redis_url=redis_server.url, max_streams_per_client=1, stream_lease_seconds=0.5)
     response = await client.post("/api/chat", json=chat_body())
     assert response.status == 429
-    await asyncio.sleep(0.6)  # the lease time itself is what is tested
+    await asyncio.sleep(taken + 1.6 - loop.time())  # the lease time itself is what is tested
     events, _ = await read_events(await client.post("/api/chat", json=chat_body()))
     assert events[-1].name == "done"
 
