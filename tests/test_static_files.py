@@ -80,7 +80,7 @@ async def test_the_page_names_versions_and_preloads_its_whole_module_graph(clien
     urls = await page_urls(client)
     named = [url for kind in urls.values() for url in kind]
     assert all(re.fullmatch(r"static/[\w/.-]+\?v=[0-9a-f]{16}", url) for url in named)
-    assert len(urls["styles"]) == 5
+    assert len(urls["styles"]) == 6
     # Every module app.js imports, however deep, and nothing else: not the entry, not what loads on first use.
     files = StaticFiles({path: (STATIC / path).read_bytes() for path in _sources()})
     graph = module_graph.reachable("app.js", files.graph, lazy=False)
