@@ -27,6 +27,8 @@ $$
 
 The book costs $5 and the course $10, so $15 in all.
 
+It costs $5. The mean is $\\bar x$.
+
 ```python
 def mean(values: list[float]) -> float:
     # the arithmetic mean
@@ -71,7 +73,7 @@ async def test_code_is_coloured_and_math_typeset_only_once_an_answer_needs_them(
     assert [path for path in await loaded_modules(chat) if path.endswith(("highlight.min.js", "katex.min.js"))]
 
     # Formulas: MathML, inline and displayed, in the text and in table cells.
-    await expect(body.locator(".math-inline math")).to_have_count(4)
+    await expect(body.locator(".math-inline math")).to_have_count(5)
     await expect(body.locator(".math-display math[display='block']")).to_have_count(2)
     assert await body.locator("math annotation").first.text_content() == "\\bar x = \\frac{1}{n}\\sum_{i=1}^{n} x_i"
     await expect(body.locator("math [href], math [style]")).to_have_count(0)
@@ -79,6 +81,12 @@ async def test_code_is_coloured_and_math_typeset_only_once_an_answer_needs_them(
     prices = body.locator("p", has_text="The book costs")
     await expect(prices).to_have_text("The book costs $5 and the course $10, so $15 in all.")
     await expect(prices.locator("math, .math-inline")).to_have_count(0)
+    # A price before a formula: the price stays prose, the formula is typeset.
+    price_then_formula = body.locator("p", has_text="It costs")
+    await expect(price_then_formula.locator(".math-inline math")).to_have_count(1)
+    await expect(price_then_formula.locator("code")).to_have_count(0)
+    assert await price_then_formula.evaluate("node => node.firstChild.textContent") == "It costs $5. The mean is "
+    assert await price_then_formula.locator("annotation").text_content() == "\\bar x"
 
     # Copy gives the code as written, not the colouring.
     copy = body.locator(".code-block").first.get_by_role("button", name="Copy code")
@@ -160,7 +168,7 @@ async def test_screenshot_code_and_math(
     await ask(chat, simulator, QUESTION, CODE_AND_MATH)
     body = chat.answer_body()
     await expect(body.locator("pre code.language-js.hljs")).to_have_count(1)
-    await expect(body.locator(".math-typeset")).to_have_count(6)
+    await expect(body.locator(".math-typeset")).to_have_count(7)
     await chat.page.locator("#messages-scroller").evaluate("scroller => { scroller.scrollTop = 0; }")
     if "phone" in name:
         assert await chat.page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -26,6 +26,20 @@ test("prices are prose: no formula opens before a space or closes before a digit
   assert.equal(html("US$5 or US$10"), "<p>US$5 or US$10</p>");
 });
 
+test("a price before a formula stays a price, and the formula is typeset (Pandoc's pairing)", () => {
+  assert.equal(
+    html("It costs $5. The mean is $\\bar x$."),
+    '<p>It costs $5. The mean is <span class="math-inline">\\bar x</span>.</p>',
+  );
+  assert.equal(findMath("$5. The mean is $\\bar x$."), null); // a "$" after a space ends it, as no formula
+  assert.equal(html("From $3 to $x$"), '<p>From $3 to <span class="math-inline">x</span></p>');
+  assert.equal(html("$x$ costs $5 and $y$ too"), '<p><span class="math-inline">x</span> costs $5 and <span class="math-inline">y</span> too</p>');
+  assert.equal(html("$a$5"), "<p>$a$5</p>"); // the closing sign before a digit: no formula, not a later one
+  assert.equal(findMath("$a$5 $b$"), null);
+  assert.deepEqual(findMath("$a\nb$"), { raw: "$a\nb$", tex: "a\nb", display: false }); // one line break is fine
+  assert.equal(html("Between $10 and $20, say $15."), "<p>Between $10 and $20, say $15.</p>");
+});
+
 test("an escaped dollar neither opens nor closes a formula", () => {
   assert.deepEqual(findMath("$a\\$b$"), { raw: "$a\\$b$", tex: "a\\$b", display: false });
   assert.equal(html("costs \\$5 and \\$10"), "<p>costs $5 and $10</p>");
@@ -41,8 +55,8 @@ test("formulas become placeholders holding their escaped source; code keeps its 
 
 test("a formula is bounded, so a stray sign costs a bounded read", () => {
   assert.equal(findMath(`$${"a".repeat(5000)}$`), null); // longer than a formula may be
-  assert.deepEqual(findMath(`$a${" $b".repeat(10)}c$`)?.display, false); // a few signs to pass over
-  assert.equal(findMath(`$a${" $b".repeat(40)}c$`), null); // too many: not a formula
+  assert.deepEqual(findMath(`$a${"\\$b".repeat(10)}c$`)?.display, false); // a few escaped signs to pass over
+  assert.equal(findMath(`$a${"\\$b".repeat(40)}c$`), null); // too many: not a formula
   assert.equal(findMath(`$$${"a".repeat(5000)}$$`), null);
   assert.equal(findMath(`\\(${"a".repeat(5000)}\\)`), null);
 });

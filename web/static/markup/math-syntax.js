@@ -4,7 +4,7 @@
 //
 // A dollar sign in prose stays a dollar sign: after Pandoc, an opening `$` must be followed by
 // a non-space and a closing `$` preceded by a non-space and not followed by a digit, so
-// "costs $5 and $10" is text. Formulas are bounded in length, so a stray sign costs little.
+// "costs $5 and $10" is text, and so is the price in "costs $5, the mean is $\bar x$". Formulas are bounded in length, so a stray sign costs little.
 
 const MAX_FORMULA_CHARS = 2000;
 const MAX_INLINE_CHARS = 1000;
@@ -37,9 +37,12 @@ export function findMath(src) {
     return { raw: src.slice(0, end + close.length), tex: tex.trim(), display };
   }
   if (src[0] !== "$" || src.length < 3 || isSpace(src[1])) return null;
-  // Jump from one "$" to the next within the formula's bound (no blank line, at most
-  // MAX_INLINE_CHARS, at most MAX_CLOSING_CANDIDATES signs), so that a line full of prices
-  // costs little: marked asks at every "$".
+  // As Pandoc reads it: the formula ends at the first unescaped "$" after the opening one, and is
+  // one only if that "$" follows a non-space and is not followed by a digit; a "$" after a space
+  // ends it too, as no formula. So in "It costs $5. The mean is $\bar x$." the first sign is
+  // money and the formula is "\bar x", where "5. The mean is $\bar x" was typeset before.
+  // Bounded: no blank line, at most MAX_INLINE_CHARS, at most MAX_CLOSING_CANDIDATES escaped
+  // signs passed over, so that a line full of prices costs little (marked asks at every "$").
   const window = src.slice(0, MAX_INLINE_CHARS);
   const blankLine = window.indexOf("\n\n");
   const limit = blankLine === -1 ? window.length : blankLine;
@@ -47,10 +50,8 @@ export function findMath(src) {
   for (let index = window.indexOf("$", 1); index !== -1 && index < limit; index = window.indexOf("$", index + 1)) {
     if (--candidates < 0) return null;
     if (isEscaped(src, index)) continue;
-    if (!isSpace(src[index - 1]) && !isDigit(src[index + 1] ?? "")) {
-      return { raw: src.slice(0, index + 1), tex: src.slice(1, index), display: false };
-    }
-    if (src[index + 1] === "$") return null; // "$a $$": not a formula, and not worth reading on
+    if (isSpace(src[index - 1]) || isDigit(src[index + 1] ?? "")) return null;
+    return { raw: src.slice(0, index + 1), tex: src.slice(1, index), display: false };
   }
   return null;
 }
