@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -16,12 +20,13 @@ from chat.run import cli
 from chat.run.children import environment_without_settings
 from chat.simulator import Simulator
 
+from .postgres_server import PostgresServer
 from .redis_server import RedisServer
 from .typedefs import Client, ClientFactory, StartUp
 
 # Tests that start a redis-server (once per worker) are slow too: `pytest -m "not slow"` starts no
 # process and no browser (the browser tests are marked in browser/conftest.py).
-PROCESS_FIXTURES = {"redis_server", "redis_session"}
+PROCESS_FIXTURES = {"redis_server", "redis_session", "postgres_session"}
 
 
 # After browser/conftest.py has marked its tests (a deeper conftest's hook runs first), before -m selects.
@@ -132,3 +137,31 @@ def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
     finally:
         if not redis_session.running:
             redis_session.start()
+
+
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_session() -> Iterator[PostgresServer]:
+    # Not under pytest's own temporary directory: its parents are closed to the `postgres` user.
+    directory = Path(tempfile.mkdtemp(prefix="chat-postgres-"))
+    server = PostgresServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def database_url(postgres_session: PostgresServer) -> str:
+    """A new, empty database of the session's server (the whole cluster goes at the session's end)."""
+    name = f"test_{next(_numbers)}"  # each pytest worker has a server of its own
+    admin = await asyncpg.connect(postgres_session.url(), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return postgres_session.url(name)

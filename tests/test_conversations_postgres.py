@@ -4,13 +4,6 @@ same checks as on SQLite (tests/test_conversations.py), each on a database of it
 
 from __future__ import annotations
 
-import itertools
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
-import asyncpg
 import pytest
 
 from chat import Settings
@@ -19,33 +12,7 @@ from . import test_conversations as on_sqlite
 from .postgres_server import PostgresServer
 from .typedefs import Client, ClientFactory, StartUp
 
-pytestmark = pytest.mark.slow  # starts a PostgreSQL server
-_numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_session() -> Iterator[PostgresServer]:
-    # Not under pytest's own temporary directory: its parents are closed to the `postgres` user.
-    directory = Path(tempfile.mkdtemp(prefix="chat-postgres-"))
-    server = PostgresServer(directory)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-async def database_url(postgres_session: PostgresServer) -> str:
-    """A new, empty database of the session's server (the whole cluster goes at the session's end)."""
-    name = f"test_{next(_numbers)}"  # each pytest worker has a server of its own
-    admin = await asyncpg.connect(postgres_session.url(), timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return postgres_session.url(name)
+pytestmark = pytest.mark.slow  # starts a PostgreSQL server (tests/conftest.py: postgres_session)
 
 
 @pytest.fixture

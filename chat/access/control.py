@@ -30,6 +30,7 @@ from chat.errors.chat_error import ChatError
 from chat.log.lines import line
 
 OPEN_ROUTES = frozenset({"healthz"})
+SHARED_PAGE_ROUTE = "shared_page"  # chat/sharing/views.py
 # Requests whose origin is checked: a page of another site must not write (nor spend) in the client's name.
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -53,7 +54,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
         if route == "metrics" and metrics_network(request, settings):
             # A scraper on a network of CHAT_METRICS_CLIENTS needs no credentials.
             request[client_access_key] = client_access(request, f"ip:{network_of(client_address(request, settings))}")
-        elif route not in OPEN_ROUTES or signs_in(request, settings):
+        elif not is_open(route, settings) or signs_in(request, settings):
             # /healthz signs in only a client that tries: its details are for CHAT_METRICS_CLIENTS.
             identity = await identify(request, settings, state.throttle)
             request[client_access_key] = client_access(request, identity.client)
@@ -70,6 +71,12 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
         state.refusals.refused(error.code, access.client if access else f"ip:{request.remote}", path=request.path)
         return error_response(error)
     return await handler(request)
+
+
+def is_open(route: str | None, settings: Settings) -> bool:
+    """Whether the route serves a client that does not sign in: /healthz, and a share link's page
+    when CHAT_SHARE=public."""
+    return route in OPEN_ROUTES or (route == SHARED_PAGE_ROUTE and settings.share == "public")
 
 
 def signs_in(request: web.Request, settings: Settings) -> bool:

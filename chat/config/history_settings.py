@@ -10,6 +10,7 @@ from chat.config import values as v
 from chat.config.fields import setting
 
 HISTORY_MODES = ("server", "browser")
+SHARE_MODES = ("team", "public", "off")
 
 
 def database_url(url: str) -> str:
@@ -48,4 +49,10 @@ class HistorySettings:
     max_conversations: int = setting(
         10_000, "CHAT_MAX_CONVERSATIONS", 1, 10_000_000,
         help="conversations each client may keep on the server (400 `too_many_conversations` beyond)",
+    )  # fmt: skip
+    share: str = setting(
+        "team", "CHAT_SHARE", check=v.one_of(SHARE_MODES),
+        help="who may open a share link (`/s/<token>`, a read-only snapshot of a conversation kept on the server; "
+        "see [the API](api.md#share-links)): `team`, anyone signed in to this server; `public`, anyone who has the "
+        "link, signed in or not; `off`, nobody, and no link can be made",
     )  # fmt: skip

@@ -54,6 +54,22 @@ CREATE TABLE messages (
 );
 """
 
+# A share link's snapshot of its conversation as it was when shared (`messages`: JSON, as the API
+# shows them): later turns stay out of it. It goes with its conversation.
+_SHARES = """
+CREATE TABLE shares (
+    token TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    conversation BIGINT NOT NULL REFERENCES conversations (key) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    expires BIGINT
+);
+CREATE INDEX shares_by_owner ON shares (owner, created DESC);
+CREATE INDEX shares_by_conversation ON shares (conversation);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -117,6 +133,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX messages_search ON messages USING GIN (search);
         """,
     ),
+    Migration(4, "share links", _SHARES, _SHARES),
 )
 LATEST = MIGRATIONS[-1].number
 

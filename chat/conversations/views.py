@@ -63,7 +63,7 @@ def conversation_view(handler: Handler) -> Callable[[web.Request], Awaitable[web
     return view
 
 
-def _json(document: object, *, status: int = 200, etag: str | None = None) -> web.Response:
+def json_response(document: object, *, status: int = 200, etag: str | None = None) -> web.Response:
     response = web.Response(status=status, body=orjson.dumps(document), content_type="application/json")
     response.headers["Cache-Control"] = "no-store"
     if etag is not None:
@@ -71,7 +71,7 @@ def _json(document: object, *, status: int = 200, etag: str | None = None) -> we
     return response
 
 
-async def _body(request: web.Request) -> object:
+async def json_body(request: web.Request) -> object:
     settings = request.app[settings_key]
     if request.content_type != "application/json":
         raise ChatError(catalogue.UNSUPPORTED_MEDIA_TYPE)
@@ -115,7 +115,9 @@ async def list_conversations(request: web.Request, repository: ConversationRepos
     before, limit, search = _page_query(request)
     found = await repository.list(client, before=before, limit=limit, search=search)
     last: Summary | None = found[-1] if len(found) == limit else None
-    return _json({"conversations": [summary.as_json() for summary in found], "next": last.cursor if last else None})
+    return json_response(
+        {"conversations": [summary.as_json() for summary in found], "next": last.cursor if last else None}
+    )
 
 
 def _id(request: web.Request) -> str:
@@ -132,28 +134,28 @@ async def get_conversation(request: web.Request, repository: ConversationReposit
         response = web.Response(status=304)
         response.headers["ETag"] = etag
         return response
-    return _json(conversation.as_json(), etag=etag)
+    return json_response(conversation.as_json(), etag=etag)
 
 
 @conversation_view
 async def put_conversation(request: web.Request, repository: ConversationRepository, client: str) -> web.Response:
     conversation_id = _id(request)
-    draft = drafts.conversation_body(await _body(request), request.app[settings_key])
+    draft = drafts.conversation_body(await json_body(request), request.app[settings_key])
     try:
         summary, made = await repository.put(client, conversation_id, draft, request.headers.get("If-Match"))
     except TooManyConversations:
         raise ChatError(catalogue.TOO_MANY_CONVERSATIONS, limit=repository.limits.conversations) from None
-    return _json(summary.as_json(), status=201 if made else 200, etag=summary.etag)
+    return json_response(summary.as_json(), status=201 if made else 200, etag=summary.etag)
 
 
 @conversation_view
 async def patch_conversation(request: web.Request, repository: ConversationRepository, client: str) -> web.Response:
     conversation_id = _id(request)
-    title = drafts.rename_body(await _body(request))
+    title = drafts.rename_body(await json_body(request))
     summary = await repository.rename(client, conversation_id, title, request.headers.get("If-Match"))
     if summary is None:
         raise ChatError(catalogue.CONVERSATION_NOT_FOUND)
-    return _json(summary.as_json(), etag=summary.etag)
+    return json_response(summary.as_json(), etag=summary.etag)
 
 
 @conversation_view

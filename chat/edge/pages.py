@@ -43,8 +43,9 @@ def chat_page(request: web.Request, *, embedded: bool) -> web.Response:
     return page_response(aiohttp_jinja2.render_template("index.html", request, context))
 
 
-def refusal_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
-    context = {"title": title, "message": message, "static": request.app[static_files_key]}
+def refusal_page(request: web.Request, status: int, title: str, message: str, *, root: str = "") -> web.Response:
+    """`root`: the way from the page's URL to the app's (`../` for one a level down), for its static files."""
+    context = {"title": title, "message": message, "static": request.app[static_files_key], "root": root}
     return page_response(aiohttp_jinja2.render_template("refusal.html", request, context, status=status))
 
 

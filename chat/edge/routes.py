@@ -12,6 +12,7 @@ from chat.conversations.views import setup_conversation_routes
 from chat.edge.pages import embed, healthz, index
 from chat.edge.static_files import load_static_files, static_file, static_files_key
 from chat.relay.handler import post_chat
+from chat.sharing.views import setup_share_routes
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/answers/{id}", get_answer, name="answer")
     app.router.add_post("/api/answers/{id}/stop", stop_answer, name="stop_answer")
     setup_conversation_routes(app)  # /api/conversations
+    setup_share_routes(app)  # /api/conversations/{id}/share, /api/shares, /s/{token}
     app.router.add_get("/api/usage", get_usage, name="usage")
     if app[settings_key].metrics:
         app.router.add_get("/metrics", get_metrics, name="metrics")

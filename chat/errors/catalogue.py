@@ -384,6 +384,30 @@ HISTORY_UNAVAILABLE = _one(
     what_to_do="Try again; if it lasts, check the database (`CHAT_DATABASE_URL` or `CHAT_DATA_DIR`).",
 )
 
+# Share links (`POST /api/conversations/{id}/share`, `/api/shares`, `/s/{token}`).
+SHARE_NOT_FOUND = _one(
+    "share_not_found",
+    404,
+    "There is no such share link here: it was revoked, it expired, or it never existed.",
+    when="a share token that is unknown, revoked, expired, or another client's (for `DELETE /api/shares/{token}`): "
+    "all answered alike",
+    what_to_do="Ask whoever shared it for a new link; list your own with `GET /api/shares`.",
+)
+SHARING_OFF = _one(
+    "sharing_off",
+    403,
+    "This server makes no share links (CHAT_SHARE=off).",
+    when="`CHAT_SHARE=off`: no link can be made, and none opens",
+    what_to_do="Export the conversation instead; or set `CHAT_SHARE=team`.",
+)
+TOO_MANY_SHARES = _one(
+    "too_many_shares",
+    400,
+    "You have {limit} share links on this server, the most it keeps for one person. Revoke some to make room.",
+    when="a share link beyond the 1,000 a client may have",
+    what_to_do="Revoke old links (`DELETE /api/shares/{token}`).",
+)
+
 # The server.
 SERVER_SHUTDOWN = _one(
     "server_shutdown",
