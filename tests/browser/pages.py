@@ -75,7 +75,8 @@ class PageProblems:
         url = message.location.get("url", "")
         if failed and url.endswith("/favicon.ico") and failed.group(1) == "404":
             return
-        if failed and url.endswith("/api/chat") and int(failed.group(1)) in self.expected_statuses:
+        asked = url.endswith("/api/chat") or "/api/answers/" in url  # an answer asked for, or followed again
+        if failed and asked and int(failed.group(1)) in self.expected_statuses:
             return
         self.problems.append(f"console error: {message.text} ({url})")
 
@@ -106,7 +107,7 @@ class ChatPage:
         return ChatPage(self.page, self.problems, self.page.frame_locator(selector))
 
     def expect_http_error(self, status: int) -> None:
-        """The chat request is meant to fail with `status` (Chromium logs it as a console error)."""
+        """The chat request (or an answer's) is meant to fail with `status` (Chromium logs it as a console error)."""
         self.problems.expected_statuses.add(status)
 
     @property

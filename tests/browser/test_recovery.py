@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from playwright.async_api import Route, expect
 
 from chat.simulator import Fault, Simulator
 
 from .pages import ChatPage, OpenChat, ask, within
+from .test_accessibility import axe_violations
 
 # Chromium logs a request that never reached a server as a console error; here that is the point.
 NETWORK_FAILURES = ("net::ERR_CONNECTION_REFUSED", "net::ERR_INTERNET_DISCONNECTED")
@@ -25,6 +27,12 @@ FILL_STORAGE = """() => {
   }
   return count;
 }"""
+
+
+async def cut_short(route: Route) -> None:
+    """An answer's stream that breaks after its first words."""
+    frame = 'event: delta\ndata: {"content": "Half an ans"}\n\n'
+    await route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=frame)
 
 
 def forgive_network_failures(chat: ChatPage) -> None:
@@ -135,10 +143,6 @@ async def test_an_unreachable_server_is_not_a_lost_connection(
     await expect(chat.messages.locator(".message-body")).to_have_text(["Anyone there?", "Back again."])
 
     # The stream breaking part-way says so, with the text that came.
-    async def cut_short(route: Route) -> None:
-        frame = 'event: delta\ndata: {"content": "Half an ans"}\n\n'
-        await route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=frame)
-
     await page.route("**/api/chat", cut_short)
     await chat.send("And then?")
     answer = chat.last_answer
@@ -168,3 +172,38 @@ async def test_offline_the_question_is_sent_again_once_back_online(
     await chat.wait_done()
     await expect(chat.messages.locator(".message-body")).to_have_text(["Sent while offline", "Received once online."])
     forgive_network_failures(chat)
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+async def test_a_connection_lost_mid_answer_is_announced_and_so_is_one_after_a_reload(
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, color_scheme: str
+) -> None:
+    chat = await open_chat(chat_url, bypass_csp=True, color_scheme=color_scheme)  # axe: an inline script
+    page = chat.page
+
+    await page.route("**/api/chat", cut_short)
+    await chat.send("And then?")
+    answer = chat.last_answer
+    await expect(answer).to_have_attribute("data-status", "lost")
+    await expect(answer.get_by_role("alert")).to_have_text("Connection lost before the answer was complete.")
+    assert await axe_violations(page) == []
+    await page.unroute("**/api/chat", cut_short)
+
+    # A reload mid-answer, and the server no longer has it for this page (the real server's refusal).
+    simulator.token_delay = 0.02
+    simulator.script("Counting: " + " ".join(f"w{n}" for n in range(200)))
+    await chat.send("Count slowly")
+    await expect(chat.answer_body()).to_contain_text("w5 ")
+
+    async def not_yours(route: Route) -> None:
+        await route.continue_(headers=route.request.headers | {"x-answer-secret": "not-the-secret"})
+
+    await page.route("**/api/answers/**", not_yours)
+    chat.expect_http_error(404)
+    await page.reload()
+    answer = chat.last_answer
+    await expect(answer).to_have_attribute("data-status", "lost")
+    await expect(answer.get_by_role("alert")).to_have_text(
+        "The connection was lost, and the server no longer has the answer."
+    )
+    assert await axe_violations(page) == []

@@ -134,11 +134,13 @@ function statusNotes(message, retryWait, announce) {
       notes.push(element("span", "status-note status-stopped", "Stopped"));
       break;
     case TURN.LOST:
-      notes.push(element("span", "status-note status-lost", message.error?.message || LOST_NOTICE));
-      break;
     case TURN.ERROR:
     case TURN.REFUSED: {
-      const text = element("span", "status-note status-error", errorText(message, retryWait));
+      // An answer that ends in a failure is read out at once, however it failed.
+      const text =
+        message.status === TURN.LOST
+          ? element("span", "status-note status-lost", message.error?.message || LOST_NOTICE)
+          : element("span", "status-note status-error", errorText(message, retryWait));
       if (announce) text.setAttribute("role", "alert");
       notes.push(text);
       break;
