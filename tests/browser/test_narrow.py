@@ -161,3 +161,41 @@ async def test_axe_finds_nothing_in_the_bar_its_menu_and_the_list(
         await expect(page.locator("#sidebar")).to_be_visible()
     await page.locator("#history-tools summary").click()
     assert await axe_violations(page) == [], "the list and its menu open"
+
+
+@pytest.mark.parametrize("path", ["/", "/embed"], ids=["page", "embed"])
+async def test_the_open_list_is_a_modal_dialog_that_gives_focus_back(
+    open_chat: OpenChat, chat_url: str, simulator: Simulator, path: str
+) -> None:
+    chat = await open_chat(chat_url + path.lstrip("/"), viewport={"width": 390, "height": 740})
+    page = chat.page
+    await ask(chat, simulator, "First question", "An answer.")
+    sidebar, toggle, main = page.locator("#sidebar"), page.locator("#sidebar-toggle"), page.locator("#chat")
+    await toggle.click()
+    await expect(sidebar).to_be_visible()
+    await expect(sidebar).to_have_attribute("role", "dialog")
+    await expect(sidebar).to_have_attribute("aria-modal", "true")
+    await expect(page.get_by_role("dialog", name="Conversations")).to_be_visible()
+    await expect(main).to_have_attribute("inert", "")
+    inside = "() => document.activeElement === document.body || document.activeElement.closest('#sidebar') !== null"
+    for _ in range(12):  # round the whole list and past its end: never under the dimmed chat
+        await page.keyboard.press("Tab")
+        assert await page.evaluate(inside), await page.evaluate("document.activeElement.outerHTML.slice(0, 120)")
+    await page.keyboard.press("Escape")
+    await expect(sidebar).to_be_hidden()
+    await expect(toggle).to_be_focused()
+    await expect(main).not_to_have_attribute("inert", "")
+
+    await toggle.click()
+    await expect(sidebar).to_be_visible()
+    await page.mouse.click(370, 400)  # on the dimmed chat beside the list
+    await expect(sidebar).to_be_hidden()
+    await expect(toggle).to_be_focused()
+    await expect(main).not_to_have_attribute("inert", "")
+
+    await toggle.click()  # a conversation chosen in the list: the list closes, focus on its toggle
+    await page.locator("#conversation-list [data-action='open']").first.click()
+    await expect(sidebar).to_be_hidden()
+    await expect(toggle).to_be_focused()
+    await chat.send("Still there?")  # the chat takes typing again
+    await chat.wait_done()

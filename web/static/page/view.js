@@ -37,14 +37,26 @@ export class View {
     this.undoText = qs("#undo-text", root);
     this.undoButton = qs("#undo-delete", root);
 
+    this.sidebar = qs("#sidebar", root);
+    this.skipLink = qs(".skip-link", root);
+
     this.sidebarToggle.addEventListener("click", () => this.setSidebarOpen(!this.isSidebarOpen()));
-    // Where the list opens as a panel over the chat, a tap beside it (on the dimmed chat) closes it.
-    this.chat.addEventListener("click", (event) => {
-      if (event.target === this.chat && this.isSidebarOpen()) this.setSidebarOpen(false);
+    // Where the list opens as a panel over the chat, a tap beside it (on the dimmed chat, inert
+    // then, so the tap lands on the layout under it) closes it, and the toggle has focus again.
+    root.addEventListener("click", (event) => {
+      if (!this.isSidebarOpen() || !this.isSidebarPanel()) return;
+      if (event.target instanceof Node && !this.sidebar.contains(event.target) && !this.sidebarToggle.contains(event.target)) {
+        this.setSidebarOpen(false);
+        this.sidebarToggle.focus();
+      }
+    });
+    // A window that widens past the panel's width shows the list as a column: nothing is modal then.
+    window.addEventListener("resize", () => {
+      if (this.isSidebarOpen() && !this.isSidebarPanel()) this.setSidebarOpen(false);
     });
     // "Delete some to make room": the list, with its search box ready.
     qs("#storage-manage", root).addEventListener("click", () => {
-      if (this.sidebarToggle.checkVisibility()) this.setSidebarOpen(true); // the list is a panel here
+      if (this.isSidebarPanel()) this.setSidebarOpen(true);
       this.search.focus();
     });
   }
@@ -146,11 +158,29 @@ export class View {
     return this.body.classList.contains("sidebar-open");
   }
 
+  /** Whether the list is a panel over the chat (narrow screens, /embed) rather than a column beside it. */
+  isSidebarPanel() {
+    return this.sidebarToggle.checkVisibility();
+  }
+
+  /**
+   * Open or close the list. As a panel it is a modal dialog: the chat under it is inert, so
+   * neither Tab nor a screen reader's reading reaches the dimmed page; closed, it is a landmark.
+   */
   setSidebarOpen(open) {
     const wasOpen = this.isSidebarOpen();
+    const modal = open && this.isSidebarPanel();
+    // Closed with focus inside (a conversation chosen, say): focus goes back to what opened it.
+    const refocus = !open && wasOpen && this.chat.inert && this.sidebar.contains(document.activeElement);
     this.body.classList.toggle("sidebar-open", open);
     this.sidebarToggle.setAttribute("aria-expanded", String(open));
+    this.sidebar.setAttribute("role", modal ? "dialog" : "navigation");
+    this.sidebar.toggleAttribute("aria-modal", modal);
+    if (modal) this.sidebar.setAttribute("aria-modal", "true");
+    this.chat.inert = modal;
+    this.skipLink.inert = modal;
     if (open && !wasOpen) this.newChatButton.focus();
+    if (refocus) this.sidebarToggle.focus();
   }
 
   showUndo(title) {
